@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -41,11 +42,19 @@ def _data_dir_secret(file_name: str) -> str:
     Lets a small organization run without configuring secrets; production sets SECRET_KEY.
     """
     path = DATA_DIR / file_name
-    if not path.exists():
+    try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass  # made earlier, or by a process starting at the same moment
+    else:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(secrets.token_urlsafe(50))
-    return path.read_text(encoding="utf-8").strip()
+    for _attempt in range(50):  # the other process may not have written it yet
+        value = path.read_text(encoding="utf-8").strip()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise RuntimeError(f"{path} is empty; delete it to generate a new secret.")
 
 
 SECRET_KEY = env("SECRET_KEY") or _data_dir_secret("secret_key")
@@ -53,7 +62,11 @@ DEBUG = envbool("DEBUG")
 
 BASE_URL = env("SOLIDARIA_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 _base = urlsplit(BASE_URL)
-ALLOWED_HOSTS = envlist("ALLOWED_HOSTS") or [_base.hostname or "127.0.0.1", "127.0.0.1", "localhost"]
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS") or [
+    _base.hostname or "127.0.0.1",
+    "127.0.0.1",
+    "localhost",
+]
 CSRF_TRUSTED_ORIGINS = [f"{_base.scheme}://{_base.netloc}"]
 
 # Behind TLS (a https base URL) every cookie is secure and HTTP is redirected.

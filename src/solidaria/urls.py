@@ -15,6 +15,9 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", api.urls),
+    path("app/<slug:org_slug>/contacts/", include("solidaria.people.urls")),
+    path("app/<slug:org_slug>/consent/", include("solidaria.consent.urls")),
+    path("app/<slug:org_slug>/", include("solidaria.core.urls")),
     path("", include("solidaria.web.urls")),
 ]
 

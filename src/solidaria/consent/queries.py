@@ -90,7 +90,9 @@ def consent_states_for(*, contact: Contact) -> list[ConsentState]:
             purpose=purpose.code,
             purpose_name=purpose_label(purpose.code, purpose.name),
             channel=channel,
-            granted=bool(latest.get((purpose.pk, channel)) and latest[(purpose.pk, channel)].granted),
+            granted=bool(
+                latest.get((purpose.pk, channel)) and latest[(purpose.pk, channel)].granted
+            ),
             event=latest.get((purpose.pk, channel)),
         )
         for purpose in purposes

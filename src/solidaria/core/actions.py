@@ -131,7 +131,9 @@ def _full_clean_user(user: User) -> None:
         raise Invalid(f"“{user.email}” is not a valid email address.", field="email") from error
 
 
-def change_staff_role(*, org: Organization, actor: Actor, membership_id: int, role: str) -> Membership:
+def change_staff_role(
+    *, org: Organization, actor: Actor, membership_id: int, role: str
+) -> Membership:
     """Change a staff member's role. The last admin cannot stop being one (Conflict)."""
     if role not in Role.values:
         raise Invalid(f"Unknown role “{role}”.", field="role")
@@ -183,7 +185,9 @@ def _ensure_another_admin(org: Organization, membership: Membership) -> None:
         raise Conflict("An organization needs at least one admin.")
 
 
-def create_api_token(*, org: Organization, actor: Actor, user: User, name: str) -> tuple[ApiToken, str]:
+def create_api_token(
+    *, org: Organization, actor: Actor, user: User, name: str
+) -> tuple[ApiToken, str]:
     """Create a token for `user` in `org`; returns the row and the only copy of the secret.
 
     Raises NotFound when the user is not staff of the organization.
@@ -203,7 +207,9 @@ def create_api_token(*, org: Organization, actor: Actor, user: User, name: str) 
     return token, raw
 
 
-def revoke_api_token(*, org: Organization, actor: Actor, token_id: int, only_user: User | None) -> ApiToken:
+def revoke_api_token(
+    *, org: Organization, actor: Actor, token_id: int, only_user: User | None
+) -> ApiToken:
     """Revoke a token at once. With `only_user`, only that user's own token may be revoked."""
     with transaction.atomic():
         tokens = ApiToken.objects.select_for_update().filter(organization=org, pk=token_id)

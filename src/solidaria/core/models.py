@@ -83,7 +83,10 @@ class Network(models.Model):
 
 class Organization(models.Model):
     slug = models.CharField(
-        _("slug"), max_length=50, unique=True, validators=[slug_validator, validate_slug_not_reserved]
+        _("slug"),
+        max_length=50,
+        unique=True,
+        validators=[slug_validator, validate_slug_not_reserved],
     )
     name = models.CharField(_("name"), max_length=200)
     country = models.CharField(_("country"), max_length=2, help_text=_("ISO 3166-1 alpha-2"))
@@ -109,7 +112,9 @@ class Organization(models.Model):
 class Membership(models.Model):
     """A staff account's place in one organization, with its role."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("role"), max_length=32, choices=Role.choices)
     created_at = models.DateTimeField(default=timezone.now)

@@ -3,7 +3,7 @@
 import hashlib
 import secrets
 
-TOKEN_PREFIX = "sol_"
+TOKEN_PREFIX = "sol_"  # noqa: S105 (a marker, not a secret)
 
 
 def new_token() -> str:

@@ -259,7 +259,9 @@ def create_contact(*, org: Organization, actor: Actor, **data: Any) -> Contact:
     clean = _clean(org, data, current=None)
     with transaction.atomic():
         _check_external_id(org, clean.get("external_id", ""), None)
-        related = {key: clean.pop(key) for key in ("emails", "phones", "tags", "roles") if key in clean}
+        related = {
+            key: clean.pop(key) for key in ("emails", "phones", "tags", "roles") if key in clean
+        }
         contact = Contact(organization=org, **clean)
         contact.sort_name = _sort_name(contact)
         contact.save()
@@ -285,7 +287,9 @@ def update_contact(*, org: Organization, actor: Actor, contact: Contact, **chang
     with transaction.atomic():
         if "external_id" in clean:
             _check_external_id(org, clean["external_id"], contact.pk)
-        related = {key: clean.pop(key) for key in ("emails", "phones", "tags", "roles") if key in clean}
+        related = {
+            key: clean.pop(key) for key in ("emails", "phones", "tags", "roles") if key in clean
+        }
         for field, value in clean.items():
             setattr(contact, field, value)
         contact.sort_name = _sort_name(contact)
@@ -417,11 +421,21 @@ def export_contact(*, org: Organization, actor: Actor, contact: Contact) -> dict
             "updated_at": contact.updated_at.isoformat(),
         },
         "relationships": [
-            {"kind": r.kind, "direction": "to", "contact_id": r.to_contact_id, "name": r.to_contact.name}
+            {
+                "kind": r.kind,
+                "direction": "to",
+                "contact_id": r.to_contact_id,
+                "name": r.to_contact.name,
+            }
             for r in contact.relationships_from.select_related("to_contact")
         ]
         + [
-            {"kind": r.kind, "direction": "from", "contact_id": r.from_contact_id, "name": r.from_contact.name}
+            {
+                "kind": r.kind,
+                "direction": "from",
+                "contact_id": r.from_contact_id,
+                "name": r.from_contact.name,
+            }
             for r in contact.relationships_to.select_related("from_contact")
         ],
         "activities": [
@@ -456,7 +470,15 @@ def erase_contact(*, org: Organization, actor: Actor, contact: Contact) -> Conta
         contact.given_name = contact.family_name = ""
         contact.name = f"Erased contact #{contact.pk}"
         contact.sort_name = "~"  # erased contacts sort last
-        for field in ("street", "postal_code", "city", "region", "notes", "preferred_channel", "external_id"):
+        for field in (
+            "street",
+            "postal_code",
+            "city",
+            "region",
+            "notes",
+            "preferred_channel",
+            "external_id",
+        ):
             setattr(contact, field, "")
         contact.birth_date = None
         contact.erased_at = contact.erased_at or timezone.now()

@@ -170,8 +170,12 @@ class Relationship(models.Model):
     """`from_contact` <kind> `to_contact`: Ana is a household_member of the García household."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    from_contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="relationships_from")
-    to_contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="relationships_to")
+    from_contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="relationships_from"
+    )
+    to_contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="relationships_to"
+    )
     kind = models.CharField(max_length=32, choices=RelationshipKind.choices)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -47,7 +47,9 @@ def contacts_for(*, org: Organization, filters: ContactFilters) -> QuerySet[Cont
         contacts = contacts.filter(kind=filters.kind)
     if filters.role:
         contacts = contacts.filter(
-            pk__in=ContactRole.objects.filter(organization=org, role=filters.role).values("contact_id")
+            pk__in=ContactRole.objects.filter(organization=org, role=filters.role).values(
+                "contact_id"
+            )
         )
     if filters.tag:
         contacts = contacts.filter(
@@ -67,7 +69,9 @@ def with_details(contacts: QuerySet[Contact]) -> QuerySet[Contact]:
     return contacts.prefetch_related(
         Prefetch("emails", queryset=ContactEmail.objects.order_by("position", "id")),
         Prefetch("phones", queryset=ContactPhone.objects.order_by("position", "id")),
-        Prefetch("contact_tags", queryset=ContactTag.objects.select_related("tag").order_by("tag__name")),
+        Prefetch(
+            "contact_tags", queryset=ContactTag.objects.select_related("tag").order_by("tag__name")
+        ),
         Prefetch("roles", queryset=ContactRole.objects.order_by("role")),
     )
 

@@ -6,4 +6,5 @@ app_name = "web"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("app/<slug:org_slug>/", views.dashboard, name="dashboard"),
 ]
