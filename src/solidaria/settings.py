@@ -85,6 +85,9 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 
 INSTALLED_APPS = [
+    # Before allauth: the app template loader takes the first match, and web's templates
+    # (allauth/layouts, allauth/elements, account/…) put allauth's pages in our layout.
+    "solidaria.web",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -101,7 +104,6 @@ INSTALLED_APPS = [
     "solidaria.core",
     "solidaria.people",
     "solidaria.consent",
-    "solidaria.web",
 ]
 
 MIDDLEWARE = [
@@ -185,6 +187,9 @@ ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 MFA_TOTP_ISSUER = "Solidaria"
+# Accept the code of the previous and next 30-second step too: phone clocks drift, and a
+# code typed in the last second of its step would otherwise fail (RFC 6238 §5.2).
+MFA_TOTP_TOLERANCE = 1
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not HTTPS
 
 LANGUAGE_CODE = "en"

@@ -96,6 +96,8 @@ def add_staff(
 ) -> Membership:
     """Give a person (new or existing account) a role in the organization.
 
+    `password` (and `full_name`) only apply to a new account: an existing account may belong
+    to staff of other organizations, and an admin here must not be able to take it over.
     A new account without a password cannot log in until one is set.
     Raises Invalid for an unknown role, Conflict when already a member.
     """
@@ -109,9 +111,6 @@ def add_staff(
             _full_clean_user(user)
             user.set_password(password) if password else user.set_unusable_password()
             user.save()
-        elif password:
-            user.set_password(password)
-            user.save(update_fields=["password"])
         if Membership.objects.filter(organization=org, user=user).exists():
             raise Conflict(f"{email} is already staff here.", field="email")
         membership = Membership.objects.create(organization=org, user=user, role=role)
@@ -168,6 +167,9 @@ def remove_staff(*, org: Organization, actor: Actor, membership_id: int) -> None
 
 
 def _membership(org: Organization, membership_id: int) -> Membership:
+    # Lock the organization first: two admins demoting or removing each other at the same
+    # moment would otherwise each see the other as "another admin" and leave none.
+    Organization.objects.select_for_update().filter(pk=org.pk).first()
     membership = (
         Membership.objects.select_for_update()
         .select_related("user")
