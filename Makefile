@@ -38,9 +38,9 @@ format: install-dev ## apply ruff's formatting and fixes
 bench: install-dev ## measurements on 100,000 contacts, JSON in bench/out/
 	$(VENV)/bin/python bench/run.py
 
-messages: install-dev ## refresh the .po files of all 7 languages and compile them
-	cd src/solidaria && ../../$(VENV)/bin/solidaria makemessages --no-obsolete -l es -l ca -l it -l de -l fr -l ar -l en --ignore 'tests/*'
-	cd src/solidaria && ../../$(VENV)/bin/solidaria compilemessages
+messages: install-dev ## extract every string into the .po files of the 6 translations, and compile them (needs GNU gettext)
+	cd src/solidaria && SOLIDARIA_DATA_DIR=$$(mktemp -d) ../../$(VENV)/bin/solidaria makemessages --no-obsolete --no-location -l es -l ca -l it -l de -l fr -l ar --ignore 'tests/*' --ignore 'conftest.py'
+	cd src/solidaria && SOLIDARIA_DATA_DIR=$$(mktemp -d) ../../$(VENV)/bin/solidaria compilemessages
 
 clean: ## remove the virtual environment and the demo data
 	rm -rf $(VENV) var
