@@ -2,6 +2,7 @@
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from solidaria.core import audit
 from solidaria.core.audit import Actor
@@ -25,7 +26,7 @@ def create_network(*, actor: Actor, slug: str, name: str) -> Network:
     """Create a network of organizations. Raises Conflict when the slug is taken."""
     with transaction.atomic():
         if Network.objects.filter(slug=slug).exists():
-            raise Conflict(f"A network “{slug}” already exists.", field="slug")
+            raise Conflict(_("A network “%(slug)s” already exists.") % {"slug": slug}, field="slug")
         network = Network(slug=slug, name=name)
         _full_clean(network)
         network.save()
@@ -52,7 +53,9 @@ def create_organization(
     """
     with transaction.atomic():
         if Organization.objects.filter(slug=slug).exists():
-            raise Conflict(f"An organization “{slug}” already exists.", field="slug")
+            raise Conflict(
+                _("An organization “%(slug)s” already exists.") % {"slug": slug}, field="slug"
+            )
         org = Organization(
             slug=slug,
             name=name,
@@ -102,7 +105,7 @@ def add_staff(
     Raises Invalid for an unknown role, Conflict when already a member.
     """
     if role not in Role.values:
-        raise Invalid(f"Unknown role “{role}”.", field="role")
+        raise Invalid(_("Unknown role “%(role)s”.") % {"role": role}, field="role")
     email = email.strip().lower()
     with transaction.atomic():
         user = User.objects.filter(email=email).first()
@@ -112,7 +115,7 @@ def add_staff(
             user.set_password(password) if password else user.set_unusable_password()
             user.save()
         if Membership.objects.filter(organization=org, user=user).exists():
-            raise Conflict(f"{email} is already staff here.", field="email")
+            raise Conflict(_("%(email)s is already staff here.") % {"email": email}, field="email")
         membership = Membership.objects.create(organization=org, user=user, role=role)
         audit.record(
             org=org, actor=actor, code="core.staff.added", subject=membership, extra={"role": role}
@@ -127,7 +130,9 @@ def _full_clean_user(user: User) -> None:
     try:
         validate_email(user.email)
     except ValidationError as error:
-        raise Invalid(f"“{user.email}” is not a valid email address.", field="email") from error
+        raise Invalid(
+            _("“%(email)s” is not a valid email address.") % {"email": user.email}, field="email"
+        ) from error
 
 
 def change_staff_role(
@@ -135,7 +140,7 @@ def change_staff_role(
 ) -> Membership:
     """Change a staff member's role. The last admin cannot stop being one (Conflict)."""
     if role not in Role.values:
-        raise Invalid(f"Unknown role “{role}”.", field="role")
+        raise Invalid(_("Unknown role “%(role)s”.") % {"role": role}, field="role")
     with transaction.atomic():
         membership = _membership(org, membership_id)
         if membership.role == Role.ADMIN and role != Role.ADMIN:
@@ -177,14 +182,14 @@ def _membership(org: Organization, membership_id: int) -> Membership:
         .first()
     )
     if membership is None:
-        raise NotFound("No such staff member.")
+        raise NotFound(_("No such staff member."))
     return membership
 
 
 def _ensure_another_admin(org: Organization, membership: Membership) -> None:
     others = Membership.objects.filter(organization=org, role=Role.ADMIN).exclude(pk=membership.pk)
     if not others.exists():
-        raise Conflict("An organization needs at least one admin.")
+        raise Conflict(_("An organization needs at least one admin."))
 
 
 def create_api_token(
@@ -195,7 +200,7 @@ def create_api_token(
     Raises NotFound when the user is not staff of the organization.
     """
     if not Membership.objects.filter(organization=org, user=user).exists():
-        raise NotFound("No such staff member.")
+        raise NotFound(_("No such staff member."))
     raw = new_token()
     with transaction.atomic():
         token = ApiToken.objects.create(
@@ -219,7 +224,7 @@ def revoke_api_token(
             tokens = tokens.filter(user=only_user)
         token = tokens.first()
         if token is None:
-            raise NotFound("No such token.")
+            raise NotFound(_("No such token."))
         if token.revoked_at is None:
             token.revoked_at = timezone.now()
             token.save(update_fields=["revoked_at"])
