@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from solidaria.core.access import membership_for, user_has_mfa
@@ -48,7 +49,9 @@ def org_view(permission: str) -> Callable[[View], View]:
             request.org = org  # type: ignore[attr-defined]
             request.membership = membership  # type: ignore[attr-defined]
             request.actor = Actor(user=membership.user, via="web")  # type: ignore[attr-defined]
-            return view(request, *args, **kwargs)
+            # Times are read and shown in the organization's own time zone.
+            with timezone.override(org.time_zone):
+                return view(request, *args, **kwargs)
 
         return wrapper
 
