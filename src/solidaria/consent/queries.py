@@ -77,7 +77,10 @@ class ConsentState:
 
 
 def consent_states_for(*, contact: Contact) -> list[ConsentState]:
-    """The current state of every active purpose × channel for one contact (unknown = no)."""
+    """The current state of every active purpose × channel for one contact (unknown = no).
+
+    `granted` agrees with `may_contact`: an erased contact's kept events grant nothing.
+    """
     purposes = list(Purpose.objects.filter(organization_id=contact.organization_id, active=True))
     latest: dict[tuple[int, str], ConsentEvent] = {}
     events = ConsentEvent.objects.filter(
@@ -91,7 +94,9 @@ def consent_states_for(*, contact: Contact) -> list[ConsentState]:
             purpose_name=purpose_label(purpose.code, purpose.name),
             channel=channel,
             granted=bool(
-                latest.get((purpose.pk, channel)) and latest[(purpose.pk, channel)].granted
+                contact.erased_at is None
+                and latest.get((purpose.pk, channel))
+                and latest[(purpose.pk, channel)].granted
             ),
             event=latest.get((purpose.pk, channel)),
         )

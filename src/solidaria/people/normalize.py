@@ -48,15 +48,21 @@ def name_words(text: str) -> list[str]:
 
 
 def phone_terms(e164: str) -> list[str]:
-    """The digits with the country code, and the national number, so either finds it."""
+    """The digits with the country code, the national number, and the number as dialled at
+    home (with its trunk prefix or leading zero: `0612…` in France or Italy), so a search
+    for the start of any of them finds it."""
     digits = e164.lstrip("+")
     terms = [digits]
     try:
-        national = str(phonenumbers.parse(e164).national_number)
+        number = phonenumbers.parse(e164)
     except phonenumbers.NumberParseException:
         return terms
-    if national != digits:
-        terms.append(national)
+    dialled = re.sub(
+        r"\D", "", phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    )
+    for term in (str(number.national_number), dialled):
+        if term and term not in terms:
+            terms.append(term)
     return terms
 
 
@@ -80,22 +86,48 @@ _PHONE_QUERY = re.compile(r"^\+?[\d\s().-]{4,}$")
 def query_terms(query: str, *, region: str) -> list[str]:
     """Folded search words from what someone typed into the search box.
 
-    A phone-looking query becomes digits (and its E.164 form when it parses in `region`); an
-    email-looking word stays whole; other words are folded like names.
+    A phone-looking query becomes its digits, which start one of a number's search words
+    however it was typed (see `phone_terms`); a whole number dialled from abroad (`+34…`,
+    `0034…`) becomes its E.164 digits. An email-looking word stays whole; other words are
+    folded like names. Each word is cut like the stored ones, so a long one still matches.
     """
     query = query.strip()
     if not query:
         return []
-    if _PHONE_QUERY.match(query):
-        digits = re.sub(r"\D", "", query)
-        try:
-            return [normalize_phone(query, region=region).lstrip("+")]
-        except ValueError:
-            return [digits]
     terms: list[str] = []
-    for word in query.split():
-        if "@" in word:
-            terms.append(word.lower())
-        else:
-            terms.extend(name_words(word))
-    return terms[:6]
+    if _PHONE_QUERY.match(query):
+        terms.append(_phone_query_digits(query, region=region))
+    else:
+        for word in query.split():
+            if "@" in word:
+                terms.append(word.lower())
+            else:
+                terms.extend(name_words(word))
+    return [term[:100] for term in terms if term][:6]
+
+
+_DIALLED_FROM_ABROAD = frozenset(
+    {
+        phonenumbers.CountryCodeSource.FROM_NUMBER_WITH_PLUS_SIGN,
+        phonenumbers.CountryCodeSource.FROM_NUMBER_WITH_IDD,
+    }
+)
+
+
+def _phone_query_digits(query: str, *, region: str) -> str:
+    digits = re.sub(r"\D", "", query)
+    try:
+        number = phonenumbers.parse(query, region.upper() or None, keep_raw_input=True)
+    except phonenumbers.NumberParseException:
+        number = None
+    if (
+        number is not None
+        and number.country_code_source in _DIALLED_FROM_ABROAD
+        and phonenumbers.is_valid_number(number)
+        # The whole number, as typed: not the start of a longer one that happens to be valid
+        # once the country's rules rewrite it.
+        and digits.endswith(phonenumbers.national_significant_number(number))
+    ):
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
+    # Only part of a number: "00" is how most of the world starts dialling abroad.
+    return digits[2:] if digits.startswith("00") else digits

@@ -2,6 +2,8 @@
 
 import factory
 
+from solidaria.core.actions import create_api_token
+from solidaria.core.audit import Actor
 from solidaria.core.models import Membership, Network, Organization, User
 from solidaria.core.roles import Role
 
@@ -50,3 +52,16 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     organization = factory.SubFactory(OrganizationFactory)
     user = factory.SubFactory(UserFactory)
     role = Role.ADMIN
+
+
+def make_api_token(membership: Membership | None = None, **membership_fields: object) -> str:
+    """A new API token (the raw secret) for `membership`, or for a new staff member."""
+    if membership is None:
+        membership = MembershipFactory(**membership_fields)
+    _token, raw = create_api_token(
+        org=membership.organization,
+        actor=Actor.system("test"),
+        user=membership.user,
+        name="test",
+    )
+    return raw

@@ -155,11 +155,13 @@ def test_a_token_is_stored_as_its_digest_and_authenticates_until_revoked():
     token, raw = create_api_token(org=org, actor=CLI, user=user, name="sync")
 
     # then
-    assert raw.startswith("sol_") and len(raw) > 40
+    assert raw.startswith("sol_")
+    assert len(raw) > 40
     assert token.digest == token_digest(raw)
     assert raw not in {token.prefix, token.digest, token.name}
     found = token_for(raw)
-    assert found == token and found.membership == membership
+    assert found == token
+    assert found.membership == membership
     assert token_for(raw + "x") is None
     assert token_for("Bearer " + raw) is None
 
@@ -169,7 +171,8 @@ def test_a_token_is_stored_as_its_digest_and_authenticates_until_revoked():
     # then
     assert token_for(raw) is None
     codes = list(AuditEvent.objects.filter(organization=org).values_list("code", flat=True))
-    assert "core.token.created" in codes and "core.token.revoked" in codes
+    assert "core.token.created" in codes
+    assert "core.token.revoked" in codes
 
 
 def test_a_token_stops_working_when_its_user_leaves_or_is_deactivated():

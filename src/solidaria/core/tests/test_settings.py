@@ -59,6 +59,7 @@ def test_without_secret_key_one_is_generated_once_under_the_data_dir(tmp_path: P
         ).stdout.strip()
         for _ in range(2)
     ]
-    assert runs[0] == runs[1] and len(runs[0]) >= 50
+    assert runs[0] == runs[1]
+    assert len(runs[0]) >= 50
     secret_file = tmp_path / "secret_key"
     assert oct(secret_file.stat().st_mode & 0o777) == "0o600"
