@@ -36,6 +36,7 @@ from solidaria.people.normalize import (
     normalize_phone,
     search_terms,
 )
+from solidaria.people.queries import load_details
 
 _TEXT_FIELDS = {
     "given_name": 100,
@@ -156,7 +157,8 @@ def _clean(org: Organization, data: dict[str, Any], *, current: Contact | None) 
     family = clean.get("family_name", current.family_name if current else "")
     name = clean.get("name", "" if current is None else None)
     if kind == ContactKind.PERSON and ("given_name" in clean or "family_name" in clean or not name):
-        name = clean_spaces(f"{given} {family}") or (name or "")
+        # Two full-length parts make 201 characters, one more than the column holds.
+        name = clean_spaces(f"{given} {family}")[:200] or (name or "")
     if name is not None:
         clean["name"] = name
     final_name = name if name is not None else (current.name if current else "")
@@ -382,6 +384,30 @@ def add_relationship(
     return relationship
 
 
+# Roles whose records are sensitive: every staff read of one is written to the audit log.
+SENSITIVE_ROLES = frozenset({ContactRoleKind.BENEFICIARY})
+
+
+def view_contact(*, org: Organization, actor: Actor, contact: Contact) -> Contact:
+    """Load a contact's details for a staff page, auditing the read of a sensitive record.
+
+    A contact with a sensitive role (a beneficiary) gets one `people.contact.viewed` event per
+    read; others, and erased contacts (nothing personal is left), are read silently.
+    Returns the contact with its emails, phones, tags and roles prefetched.
+    """
+    load_details(contact)
+    sensitive = sorted({r.role for r in contact.roles.all()} & SENSITIVE_ROLES)
+    if sensitive and contact.erased_at is None:
+        audit.record(
+            org=org,
+            actor=actor,
+            code="people.contact.viewed",
+            subject=contact,
+            extra={"roles": sensitive},
+        )
+    return contact
+
+
 def export_contact(*, org: Organization, actor: Actor, contact: Contact) -> dict[str, Any]:
     """Everything Solidaria holds about one contact, as JSON-ready data (GDPR art. 15 and 20).
 
@@ -453,8 +479,8 @@ def erase_contact(*, org: Organization, actor: Actor, contact: Contact) -> Conta
     """Erase a person's personal data (GDPR art. 17), keeping what the law requires.
 
     The row stays, de-identified, so financial records that point at it keep their link;
-    names, addresses, emails, phones, notes, tags, relationships, activities and search words
-    go; each registered app erases its own part in the same transaction. Idempotent.
+    names, addresses, emails, phones, language, notes, tags, roles, relationships, activities
+    and search words go (kind and country stay, for aggregate reports); each registered app erases its own part in the same transaction. Idempotent.
     """
     with transaction.atomic():
         contact = Contact.objects.select_for_update().get(pk=contact.pk, organization=org)
@@ -463,6 +489,8 @@ def erase_contact(*, org: Organization, actor: Actor, contact: Contact) -> Conta
         ContactEmail.objects.filter(contact=contact).delete()
         ContactPhone.objects.filter(contact=contact).delete()
         ContactTag.objects.filter(contact=contact).delete()
+        # A role such as "beneficiary" can itself reveal a person's situation.
+        ContactRole.objects.filter(contact=contact).delete()
         Relationship.objects.filter(from_contact=contact).delete()
         Relationship.objects.filter(to_contact=contact).delete()
         Activity.objects.filter(contact=contact).delete()
@@ -478,6 +506,7 @@ def erase_contact(*, org: Organization, actor: Actor, contact: Contact) -> Conta
             "notes",
             "preferred_channel",
             "external_id",
+            "language",
         ):
             setattr(contact, field, "")
         contact.birth_date = None

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from solidaria.core.models import Organization
@@ -96,6 +97,13 @@ class Contact(models.Model):
         ]
 
     def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The name to show a reader: an erased contact's label in the reader's language."""
+        if self.erased_at is not None:
+            return gettext("Erased contact #%(id)s") % {"id": self.pk}
         return self.name
 
 

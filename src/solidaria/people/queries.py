@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 
 from solidaria.core.models import Organization
 from solidaria.people.models import (
@@ -12,6 +12,7 @@ from solidaria.people.models import (
     ContactPhone,
     ContactRole,
     ContactTag,
+    Relationship,
     SearchTerm,
     Tag,
 )
@@ -64,20 +65,67 @@ def contacts_for(*, org: Organization, filters: ContactFilters) -> QuerySet[Cont
     return contacts.order_by("sort_name", "id")
 
 
-def with_details(contacts: QuerySet[Contact]) -> QuerySet[Contact]:
-    """Prefetch what a list row or API item shows, in a fixed number of queries."""
-    return contacts.prefetch_related(
+def _detail_prefetches() -> list[Prefetch]:
+    return [
         Prefetch("emails", queryset=ContactEmail.objects.order_by("position", "id")),
         Prefetch("phones", queryset=ContactPhone.objects.order_by("position", "id")),
         Prefetch(
             "contact_tags", queryset=ContactTag.objects.select_related("tag").order_by("tag__name")
         ),
         Prefetch("roles", queryset=ContactRole.objects.order_by("role")),
-    )
+    ]
+
+
+def with_details(contacts: QuerySet[Contact]) -> QuerySet[Contact]:
+    """Prefetch what a list row or API item shows, in a fixed number of queries."""
+    return contacts.prefetch_related(*_detail_prefetches())
+
+
+def load_details(contact: Contact) -> Contact:
+    """The same details as `with_details`, for a contact already in hand (a detail page)."""
+    prefetch_related_objects([contact], *_detail_prefetches())
+    return contact
 
 
 def tags_for(*, org: Organization) -> QuerySet[Tag]:
     return Tag.objects.filter(organization=org).order_by("name")
+
+
+def languages_for(*, org: Organization) -> list[str]:
+    """The language codes the organization's contacts speak, for a filter."""
+    return list(
+        Contact.objects.filter(organization=org, erased_at__isnull=True)
+        .exclude(language="")
+        .order_by("language")
+        .values_list("language", flat=True)
+        .distinct()
+    )
+
+
+@dataclass(frozen=True)
+class RelatedContact:
+    """One relationship seen from a contact: `outgoing` reads "this contact <kind> other"."""
+
+    relationship: Relationship
+    other: Contact
+    outgoing: bool
+
+
+def relationships_for(*, contact: Contact) -> list[RelatedContact]:
+    """The contact's relationships in both directions, in two queries."""
+    outgoing = (
+        Relationship.objects.filter(organization_id=contact.organization_id, from_contact=contact)
+        .select_related("to_contact")
+        .order_by("kind", "to_contact__sort_name", "id")
+    )
+    incoming = (
+        Relationship.objects.filter(organization_id=contact.organization_id, to_contact=contact)
+        .select_related("from_contact")
+        .order_by("kind", "from_contact__sort_name", "id")
+    )
+    return [RelatedContact(r, r.to_contact, outgoing=True) for r in outgoing] + [
+        RelatedContact(r, r.from_contact, outgoing=False) for r in incoming
+    ]
 
 
 def timeline_for(*, contact: Contact, limit: int = 50) -> list[Activity]:
