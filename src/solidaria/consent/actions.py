@@ -4,6 +4,7 @@ import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from solidaria.consent.defaults import DEFAULT_PURPOSES
 from solidaria.consent.models import ConsentEvent, LawfulBasis, Purpose
@@ -42,7 +43,7 @@ def ensure_default_purposes(*, org: Organization, actor: Actor) -> list[Purpose]
 def purpose_for(*, org: Organization, code: str) -> Purpose:
     purpose = Purpose.objects.filter(organization=org, code=code, active=True).first()
     if purpose is None:
-        raise NotFound(f"No purpose “{code}”.")
+        raise NotFound(_("No purpose “%(code)s”.") % {"code": code})
     return purpose
 
 
@@ -67,19 +68,21 @@ def record_consent(
     errors: dict[str, list[str]] = {}
     purpose_row = Purpose.objects.filter(organization=org, code=purpose, active=True).first()
     if purpose_row is None:
-        errors["purpose"] = [f"No purpose “{purpose}”."]
+        errors["purpose"] = [_("No purpose “%(code)s”.") % {"code": purpose}]
     if channel not in Channel.values:
-        errors["channel"] = [f"One of: {', '.join(Channel.values)}."]
+        errors["channel"] = [_("One of: %(choices)s.") % {"choices": ", ".join(Channel.values)}]
     if lawful_basis not in LawfulBasis.values:
-        errors["lawful_basis"] = [f"One of: {', '.join(LawfulBasis.values)}."]
+        errors["lawful_basis"] = [
+            _("One of: %(choices)s.") % {"choices": ", ".join(LawfulBasis.values)}
+        ]
     source = source.strip()[:100]
     if not source:
-        errors["source"] = ["Say where this consent came from."]
+        errors["source"] = [_("Say where this consent came from.")]
     now = timezone.now()
     if at is not None and at > now + datetime.timedelta(minutes=5):
-        errors["at"] = ["Consent cannot be recorded in the future."]
+        errors["at"] = [_("Consent cannot be recorded in the future.")]
     if contact.erased_at is not None:
-        errors["contact"] = ["This contact was erased."]
+        errors["contact"] = [_("This contact was erased.")]
     if errors:
         field = next(iter(errors))
         raise Invalid(errors[field][0], field=field, errors=errors)

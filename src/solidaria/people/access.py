@@ -1,5 +1,7 @@
 """The one way a request reaches a contact: through the acting organization."""
 
+from django.utils.translation import gettext as _
+
 from solidaria.core.errors import NotFound
 from solidaria.core.models import Organization
 from solidaria.people.models import Contact
@@ -10,8 +12,8 @@ def contact_for(*, org: Organization, contact_id: int | str) -> Contact:
     try:
         pk = int(contact_id)
     except (TypeError, ValueError):
-        raise NotFound("No such contact.") from None
+        raise NotFound(_("No such contact.")) from None
     contact = Contact.objects.filter(organization=org, pk=pk).first()
     if contact is None:
-        raise NotFound("No such contact.")
+        raise NotFound(_("No such contact."))
     return contact

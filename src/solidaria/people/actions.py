@@ -8,6 +8,7 @@ from typing import Any
 import phonenumbers
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from solidaria.core import audit
 from solidaria.core.audit import Actor
@@ -73,33 +74,37 @@ def _clean(org: Organization, data: dict[str, Any], *, current: Contact | None) 
     clean: dict[str, Any] = {}
     unknown = set(data) - CONTACT_FIELDS
     for field in sorted(unknown):
-        errors[field] = ["Unknown field."]
+        errors[field] = [_("Unknown field.")]
     for field, limit in _TEXT_FIELDS.items():
         if field in data:
             value = clean_spaces(str(data[field] or ""))
             if len(value) > limit:
-                errors[field] = [f"At most {limit} characters."]
+                errors[field] = [_("At most %(limit)d characters.") % {"limit": limit}]
             clean[field] = value
     if "notes" in data:
         clean["notes"] = str(data["notes"] or "").strip()
     if "kind" in data:
         if data["kind"] not in ContactKind.values:
-            errors["kind"] = [f"One of: {', '.join(ContactKind.values)}."]
+            errors["kind"] = [
+                _("One of: %(choices)s.") % {"choices": ", ".join(ContactKind.values)}
+            ]
         clean["kind"] = data["kind"]
     if "language" in data:
         language = str(data["language"] or "").strip().lower()
         if language and not _LANGUAGE.match(language):
-            errors["language"] = ["An ISO 639 language code such as “es” or “ar”."]
+            errors["language"] = [_("An ISO 639 language code such as “es” or “ar”.")]
         clean["language"] = language
     if "preferred_channel" in data:
         channel = data["preferred_channel"] or ""
         if channel and channel not in Channel.values:
-            errors["preferred_channel"] = [f"One of: {', '.join(Channel.values)}."]
+            errors["preferred_channel"] = [
+                _("One of: %(choices)s.") % {"choices": ", ".join(Channel.values)}
+            ]
         clean["preferred_channel"] = channel
     if "country" in data:
         country = str(data["country"] or "").strip().upper()
         if country and country not in _COUNTRIES:
-            errors["country"] = ["An ISO 3166 country code such as “ES”."]
+            errors["country"] = [_("An ISO 3166 country code such as “ES”.")]
         clean["country"] = country
     if "birth_date" in data:
         birth_date = data["birth_date"]
@@ -107,10 +112,10 @@ def _clean(org: Organization, data: dict[str, Any], *, current: Contact | None) 
             try:
                 birth_date = datetime.date.fromisoformat(birth_date) if birth_date else None
             except ValueError:
-                errors["birth_date"] = ["A date as YYYY-MM-DD."]
+                errors["birth_date"] = [_("A date as YYYY-MM-DD.")]
                 birth_date = None
         if birth_date and birth_date > timezone.localdate():
-            errors["birth_date"] = ["A date of birth cannot be in the future."]
+            errors["birth_date"] = [_("A date of birth cannot be in the future.")]
         clean["birth_date"] = birth_date
     if "emails" in data:
         emails: list[str] = []
@@ -120,7 +125,9 @@ def _clean(org: Organization, data: dict[str, Any], *, current: Contact | None) 
             try:
                 email = normalize_email(str(raw))
             except ValueError:
-                errors.setdefault("emails", []).append(f"“{raw}” is not a valid email address.")
+                errors.setdefault("emails", []).append(
+                    _("“%(value)s” is not a valid email address.") % {"value": raw}
+                )
                 continue
             if email not in emails:
                 emails.append(email)
@@ -133,7 +140,9 @@ def _clean(org: Organization, data: dict[str, Any], *, current: Contact | None) 
             try:
                 phone = normalize_phone(str(raw), region=org.country)
             except ValueError:
-                errors.setdefault("phones", []).append(f"“{raw}” is not a valid phone number.")
+                errors.setdefault("phones", []).append(
+                    _("“%(value)s” is not a valid phone number.") % {"value": raw}
+                )
                 continue
             if phone not in phones:
                 phones.append(phone)
@@ -149,7 +158,9 @@ def _clean(org: Organization, data: dict[str, Any], *, current: Contact | None) 
         roles = list(dict.fromkeys(data["roles"] or []))
         bad = [role for role in roles if role not in ContactRoleKind.values]
         if bad:
-            errors["roles"] = [f"One of: {', '.join(ContactRoleKind.values)}."]
+            errors["roles"] = [
+                _("One of: %(choices)s.") % {"choices": ", ".join(ContactRoleKind.values)}
+            ]
         clean["roles"] = roles
 
     kind = clean.get("kind", current.kind if current else ContactKind.PERSON)
@@ -164,7 +175,7 @@ def _clean(org: Organization, data: dict[str, Any], *, current: Contact | None) 
     final_name = name if name is not None else (current.name if current else "")
     if not final_name:
         field = "given_name" if kind == ContactKind.PERSON else "name"
-        errors.setdefault(field, []).append("A contact needs a name.")
+        errors.setdefault(field, []).append(_("A contact needs a name."))
     if errors:
         first_field = next(iter(errors))
         raise Invalid(errors[first_field][0], field=first_field, errors=errors)
@@ -248,7 +259,7 @@ def _check_external_id(org: Organization, external_id: str, exclude_pk: int | No
     if exclude_pk is not None:
         clash = clash.exclude(pk=exclude_pk)
     if clash.exists():
-        raise Invalid("Another contact already has this external id.", field="external_id")
+        raise Invalid(_("Another contact already has this external id."), field="external_id")
 
 
 def create_contact(*, org: Organization, actor: Actor, **data: Any) -> Contact:
@@ -284,7 +295,7 @@ def update_contact(*, org: Organization, actor: Actor, contact: Contact, **chang
     Raises Invalid with every bad field; nothing is written then.
     """
     if contact.erased_at is not None:
-        raise Invalid("This contact was erased and cannot be changed.")
+        raise Invalid(_("This contact was erased and cannot be changed."))
     clean = _clean(org, changes, current=contact)
     with transaction.atomic():
         if "external_id" in clean:
@@ -336,11 +347,11 @@ def add_activity(
     """Add an entry to the contact's timeline. Other apps call this with their own `kind`."""
     subject = clean_spaces(subject)
     if not subject:
-        raise Invalid("An activity needs a subject.", field="subject")
+        raise Invalid(_("An activity needs a subject."), field="subject")
     if len(subject) > 200:
-        raise Invalid("At most 200 characters.", field="subject")
+        raise Invalid(_("At most %(limit)d characters.") % {"limit": 200}, field="subject")
     if not re.match(r"^[a-z][a-z_.]{1,31}$", kind):
-        raise Invalid("Unknown kind of activity.", field="kind")
+        raise Invalid(_("Unknown kind of activity."), field="kind")
     with transaction.atomic():
         activity = Activity.objects.create(
             organization=org,
@@ -366,9 +377,9 @@ def add_relationship(
 ) -> Relationship:
     """Link two contacts of the same organization (idempotent)."""
     if kind not in RelationshipKind.values:
-        raise Invalid("Unknown kind of relationship.", field="kind")
+        raise Invalid(_("Unknown kind of relationship."), field="kind")
     if from_contact.pk == to_contact.pk:
-        raise Invalid("A contact cannot be related to itself.", field="to_contact")
+        raise Invalid(_("A contact cannot be related to itself."), field="to_contact")
     with transaction.atomic():
         relationship, created = Relationship.objects.get_or_create(
             organization=org, from_contact=from_contact, to_contact=to_contact, kind=kind
