@@ -4,7 +4,9 @@ every answer shaped as documented — for valid and for deliberately broken requ
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 from schemathesis.specs.openapi import checks as openapi_checks
@@ -26,7 +28,22 @@ CHECKS = [
 
 
 @pytest.fixture
-def bearer() -> str:
+def keep_test_connection():
+    """Keep the test's database connection across requests, as Django's test client does.
+
+    Schemathesis calls the WSGI application itself; at the end of each request Django would
+    close a connection that is inside a transaction (the test's), which PostgreSQL then
+    reports as "the connection is closed" on the next query.
+    """
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def bearer(keep_test_connection) -> str:
     membership = MembershipFactory()
     make_purposes(membership.organization)
     make_contact(membership.organization, emails=["ana@example.org"], phones=["612345678"])
