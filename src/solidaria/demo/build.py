@@ -41,7 +41,7 @@ from solidaria.demo.data import (
     District,
     Profile,
 )
-from solidaria.people.actions import _sort_name, search_rows, tags_by_name
+from solidaria.people.actions import search_rows, sort_name_for, tags_by_name
 from solidaria.people.models import (
     Activity,
     ActivityKind,
@@ -537,7 +537,7 @@ class _Builder:
             updated_at=updated,
             **extra,
         )
-        contact.sort_name = _sort_name(contact)
+        contact.sort_name = sort_name_for(contact)
         return contact
 
     def _address(self) -> _Address:

@@ -182,7 +182,7 @@ def _clean(org: Organization, data: dict[str, Any], *, current: Contact | None) 
     return clean
 
 
-def _sort_name(contact: Contact) -> str:
+def sort_name_for(contact: Contact) -> str:
     if contact.kind == ContactKind.PERSON and contact.family_name:
         return fold(f"{contact.family_name} {contact.given_name}")[:200]
     return fold(contact.name)[:200]
@@ -276,7 +276,7 @@ def create_contact(*, org: Organization, actor: Actor, **data: Any) -> Contact:
             key: clean.pop(key) for key in ("emails", "phones", "tags", "roles") if key in clean
         }
         contact = Contact(organization=org, **clean)
-        contact.sort_name = _sort_name(contact)
+        contact.sort_name = sort_name_for(contact)
         contact.save()
         _set_emails(contact, related.get("emails", []))
         _set_phones(contact, related.get("phones", []))
@@ -305,7 +305,7 @@ def update_contact(*, org: Organization, actor: Actor, contact: Contact, **chang
         }
         for field, value in clean.items():
             setattr(contact, field, value)
-        contact.sort_name = _sort_name(contact)
+        contact.sort_name = sort_name_for(contact)
         contact.updated_at = timezone.now()
         contact.save()
         if "emails" in related:

@@ -58,14 +58,14 @@ def language_name(code: str) -> str:
     return str(names.get(code, code))
 
 
-def language_choices(*, extra: str = "") -> list[Any]:
+def language_choices(*, extra: str = "", blank: str = "") -> list[Any]:
     interface = [(code, settings.LANGUAGE_NAMES[code]) for code, _name in settings.LANGUAGES]
     others = list(OTHER_LANGUAGES.items())
     known = {code for code, _name in interface + others}
     if extra and extra not in known:  # a code from an import or the API: keep it selectable
         others.append((extra, extra))
     return [
-        ("", _("Not known")),
+        ("", blank or _("Not known")),
         (_("Interface languages"), interface),
         (_("Other languages"), others),
     ]
@@ -99,14 +99,16 @@ class ContactFilterForm(forms.Form):
     tag = forms.ChoiceField(label=_("Tag"), required=False)
     language = forms.ChoiceField(label=_("Language"), required=False)
 
-    def __init__(self, *args: Any, tags: list[str], languages: list[str], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, tags: list[str], **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "filter-%s")
         super().__init__(*args, **kwargs)
         self.fields["tag"].choices = [("", _("Any tag")), *((t, t) for t in tags)]
-        self.fields["language"].choices = [
-            ("", _("Any language")),
-            *((code, language_name(code)) for code in languages),
-        ]
+        # The same list as the contact form: asking the database which languages occur would
+        # scan every contact on every page view.
+        selected = str(self.data.get("language", "")) if self.is_bound else ""
+        self.fields["language"].choices = language_choices(
+            extra=selected[:8], blank=_("Any language")
+        )
 
     def filters(self) -> ContactFilters:
         if not self.is_bound:

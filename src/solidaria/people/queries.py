@@ -91,17 +91,6 @@ def tags_for(*, org: Organization) -> QuerySet[Tag]:
     return Tag.objects.filter(organization=org).order_by("name")
 
 
-def languages_for(*, org: Organization) -> list[str]:
-    """The language codes the organization's contacts speak, for a filter."""
-    return list(
-        Contact.objects.filter(organization=org, erased_at__isnull=True)
-        .exclude(language="")
-        .order_by("language")
-        .values_list("language", flat=True)
-        .distinct()
-    )
-
-
 @dataclass(frozen=True)
 class RelatedContact:
     """One relationship seen from a contact: `outgoing` reads "this contact <kind> other"."""

@@ -76,7 +76,6 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     form = ContactFilterForm(
         request.GET or None,
         tags=list(queries.tags_for(org=org).values_list("name", flat=True)),
-        languages=queries.languages_for(org=org),
     )
     filters = form.filters()
     contacts = queries.with_details(queries.contacts_for(org=org, filters=filters))
