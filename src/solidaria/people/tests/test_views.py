@@ -92,7 +92,7 @@ def test_list_shows_contacts_with_roles_primary_email_phone_and_tags():
     assert "ana.work@example.org" not in html
     assert "612 34 56 78" in html  # a Spanish number in a Spanish organization, as people write it
     assert 'href="tel:+34612345678"' in html
-    assert '<span class="tag">vip</span>' in html
+    assert '<bdi class="tag">vip</bdi>' in html
     assert response.context["nav"] == "contacts"
 
 
