@@ -80,6 +80,25 @@ def apply_invalid(form: forms.Form, error: Invalid, aliases: dict[str, str] | No
             form.add_error(name if name in form.fields else None, message)
 
 
+# The contact's own fields that the form edits one to one (emails, phones and tags are lists).
+CONTACT_SCALAR_FIELDS = (
+    "kind",
+    "given_name",
+    "family_name",
+    "name",
+    "preferred_channel",
+    "language",
+    "street",
+    "postal_code",
+    "city",
+    "region",
+    "country",
+    "birth_date",
+    "notes",
+    "external_id",
+)
+
+
 class ContactFilterForm(forms.Form):
     """The search box and filters above the contact list. Bad values are ignored."""
 
@@ -225,25 +244,7 @@ class ContactForm(forms.Form):
         if contact is not None:
             emails = [e.email for e in contact.emails.all()]
             phones = [format_phone(p.number, country=org.country) for p in contact.phones.all()]
-            initial = {
-                field: getattr(contact, field)
-                for field in (
-                    "kind",
-                    "given_name",
-                    "family_name",
-                    "name",
-                    "preferred_channel",
-                    "language",
-                    "street",
-                    "postal_code",
-                    "city",
-                    "region",
-                    "country",
-                    "birth_date",
-                    "notes",
-                    "external_id",
-                )
-            }
+            initial = {field: getattr(contact, field) for field in CONTACT_SCALAR_FIELDS}
             initial["roles"] = [r.role for r in contact.roles.all()]
             initial["tags"] = ", ".join(ct.tag.name for ct in contact.contact_tags.all())
         super().__init__(data, initial=initial, **kwargs)
@@ -292,23 +293,7 @@ class ContactForm(forms.Form):
 
     def action_data(self) -> dict[str, Any]:
         data = self.cleaned_data
-        fields = (
-            "kind",
-            "given_name",
-            "family_name",
-            "name",
-            "preferred_channel",
-            "language",
-            "street",
-            "postal_code",
-            "city",
-            "region",
-            "country",
-            "birth_date",
-            "roles",
-            "notes",
-            "external_id",
-        )
+        fields = (*CONTACT_SCALAR_FIELDS, "roles")
         result = {field: data[field] for field in fields}
         result["emails"] = [data[name] for name in self.email_names if data[name].strip()]
         result["phones"] = [data[name] for name in self.phone_names if data[name].strip()]
