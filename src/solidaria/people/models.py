@@ -87,6 +87,12 @@ class Contact(models.Model):
             models.Index(fields=["organization", "kind", "sort_name"]),
             models.Index(fields=["organization", "language"]),
             models.Index(fields=["organization", "-created_at"]),
+            # Counting an organization's live contacts (every unfiltered list) reads only this.
+            models.Index(
+                fields=["organization"],
+                condition=models.Q(erased_at__isnull=True),
+                name="contact_live_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -220,8 +226,15 @@ class SearchTerm(models.Model):
     """
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+", db_index=False)
     term = models.CharField(max_length=100)
 
     class Meta:
-        indexes = [models.Index(fields=["organization", "term"])]
+        # Both indexes carry the other column, so a search never reads the table itself:
+        # (organization, term, contact) answers "who has a word starting with …", and
+        # (contact, term) "does this contact have one" when the planner walks contacts in
+        # list order instead.
+        indexes = [
+            models.Index(fields=["organization", "term", "contact"], name="searchterm_term_idx"),
+            models.Index(fields=["contact", "term"], name="searchterm_contact_idx"),
+        ]
