@@ -87,9 +87,10 @@ class Contact(models.Model):
             models.Index(fields=["organization", "kind", "sort_name"]),
             models.Index(fields=["organization", "language"]),
             models.Index(fields=["organization", "-created_at"]),
-            # Counting an organization's live contacts (every unfiltered list) reads only this.
+            # Counting an organization's live contacts, alone or joined to the ids a filter
+            # found (role, tag, search words), reads only this index.
             models.Index(
-                fields=["organization"],
+                fields=["organization", "id"],
                 condition=models.Q(erased_at__isnull=True),
                 name="contact_live_idx",
             ),
@@ -162,7 +163,10 @@ class ContactTag(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["contact", "tag"], name="contact_tag_unique")
         ]
-        indexes = [models.Index(fields=["organization", "tag"])]
+        # With the contact in the index, a tag filter never reads this table.
+        indexes = [
+            models.Index(fields=["organization", "tag", "contact"], name="contacttag_tag_idx")
+        ]
 
 
 class ContactRole(models.Model):
@@ -177,7 +181,10 @@ class ContactRole(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["contact", "role"], name="contact_role_unique")
         ]
-        indexes = [models.Index(fields=["organization", "role"])]
+        # With the contact in the index, a role filter never reads this table.
+        indexes = [
+            models.Index(fields=["organization", "role", "contact"], name="contactrole_role_idx")
+        ]
 
 
 class Relationship(models.Model):
