@@ -23,6 +23,8 @@ from ninja.operation import Operation
 from solidaria.consent.api import router as consent_router
 from solidaria.core.api import BearerToken
 from solidaria.core.errors import DomainError, Invalid
+from solidaria.fundraising.api import router as fundraising_router
+from solidaria.ledger.api import router as ledger_router
 from solidaria.people.api import router as people_router
 
 logger = logging.getLogger(__name__)
@@ -201,3 +203,5 @@ def _suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
 
 api.add_router("", people_router)
 api.add_router("", consent_router)
+api.add_router("", fundraising_router)
+api.add_router("", ledger_router)

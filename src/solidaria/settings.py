@@ -3,10 +3,12 @@
 import os
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from cryptography.fernet import Fernet
 from django.utils.translation import gettext_lazy as _
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -36,7 +38,9 @@ DATA_DIR = Path(env("SOLIDARIA_DATA_DIR", "var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 
-def _data_dir_secret(file_name: str) -> str:
+def _data_dir_secret(
+    file_name: str, generate: Callable[[], str] = lambda: secrets.token_urlsafe(50)
+) -> str:
     """A secret generated once and kept under the data directory (never in git).
 
     Lets a small organization run without configuring secrets; production sets SECRET_KEY.
@@ -48,7 +52,7 @@ def _data_dir_secret(file_name: str) -> str:
         pass  # made earlier, or by a process starting at the same moment
     else:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(secrets.token_urlsafe(50))
+            handle.write(generate())
     for _attempt in range(50):  # the other process may not have written it yet
         value = path.read_text(encoding="utf-8").strip()
         if value:
@@ -58,6 +62,12 @@ def _data_dir_secret(file_name: str) -> str:
 
 
 SECRET_KEY = env("SECRET_KEY") or _data_dir_secret("secret_key")
+# Keys that encrypt secrets at rest (payment and channel credentials, IBANs, ledger signing
+# keys): Fernet keys, comma-separated, the first encrypts and all decrypt (rotation). Kept
+# apart from SECRET_KEY and from the database, so a database dump holds no secret in clear.
+ENCRYPTION_KEYS = envlist("SOLIDARIA_ENCRYPTION_KEYS") or [
+    _data_dir_secret("encryption_key", generate=lambda: Fernet.generate_key().decode())
+]
 DEBUG = envbool("DEBUG")
 
 BASE_URL = env("SOLIDARIA_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -104,6 +114,8 @@ INSTALLED_APPS = [
     "solidaria.core",
     "solidaria.people",
     "solidaria.consent",
+    "solidaria.ledger",
+    "solidaria.fundraising",
 ]
 
 MIDDLEWARE = [

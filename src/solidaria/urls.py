@@ -17,8 +17,14 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("app/<slug:org_slug>/contacts/", include("solidaria.people.urls")),
     path("app/<slug:org_slug>/consent/", include("solidaria.consent.urls")),
+    path("app/<slug:org_slug>/fundraising/", include("solidaria.fundraising.urls")),
     path("app/<slug:org_slug>/", include("solidaria.core.urls")),
+    path("webhooks/<slug:org_slug>/", include("solidaria.fundraising.webhook_urls")),
+    path("", include("solidaria.fundraising.donor_urls")),  # /t/<token>, /me/
     path("", include("solidaria.web.urls")),
+    # An organization's public pages, last: /<org>/… must not shadow the paths above.
+    path("<slug:org_slug>/transparency/", include("solidaria.ledger.public_urls")),
+    path("<slug:org_slug>/", include("solidaria.fundraising.public_urls")),
 ]
 
 if settings.DEBUG:

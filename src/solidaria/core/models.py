@@ -178,3 +178,33 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.code} {self.subject_type}:{self.subject_id}"
+
+
+class InboundWebhook(models.Model):
+    """A provider's webhook request, stored raw before it is acknowledged.
+
+    `dedupe_key` is the provider's own event id (or a digest of the body when it sends none):
+    a retried delivery finds its row and is not processed twice. Processing sets
+    `processed_at`; a failure keeps the row with `error` so it can be retried or inspected.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    source = models.CharField(max_length=32)
+    dedupe_key = models.CharField(max_length=200)
+    received_at = models.DateTimeField(default=timezone.now)
+    headers = models.JSONField(default=dict)
+    body = models.BinaryField()
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "source", "dedupe_key"], name="inboundwebhook_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "source", "-received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.dedupe_key}"

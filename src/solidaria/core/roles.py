@@ -42,6 +42,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "staff.manage": frozenset({Role.ADMIN}),
     "tokens.own": _EVERYONE,
     "tokens.manage": frozenset({Role.ADMIN}),
+    # Fundraising: funds, campaigns and gifts are the fundraiser's; money going out
+    # (expenses, allocations, refunds) and the bank side are the treasurer's.
+    "fundraising.view": _EVERYONE,
+    "fundraising.edit": frozenset({Role.ADMIN, Role.FUNDRAISER}),
+    "donations.record": frozenset({Role.ADMIN, Role.FUNDRAISER, Role.TREASURER}),
+    "finance.book": frozenset({Role.ADMIN, Role.TREASURER}),
+    "payments.manage": frozenset({Role.ADMIN, Role.TREASURER}),
+    "ledger.view": _EVERYONE,
+    "ledger.checkpoint": frozenset({Role.ADMIN, Role.TREASURER}),
 }
 
 
