@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("solidaria.fundraising.donor_urls")),  # /t/<token>, /me/
     path("", include("solidaria.web.urls")),
     # An organization's public pages, last: /<org>/… must not shadow the paths above.
+    path("<slug:org_slug>/transparency/", include("solidaria.fundraising.transparency_urls")),
     path("<slug:org_slug>/transparency/", include("solidaria.ledger.public_urls")),
     path("<slug:org_slug>/", include("solidaria.fundraising.public_urls")),
 ]
