@@ -164,6 +164,9 @@ class RecurringPlan(models.Model):
     method = models.CharField(max_length=16, choices=Method.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     next_due = models.DateField(null=True, blank=True)
+    # The plan's own day of the month (1–31): a plan due on the 31st falls on the 30th in
+    # April and comes back to the 31st in May. 0: the day of `next_due`.
+    day_of_month = models.PositiveSmallIntegerField(default=0)
     language = models.CharField(max_length=8, blank=True)
     # SEPA mandate; the IBAN is personal and financial: encrypted, shown masked.
     iban = EncryptedTextField(blank=True)
@@ -255,6 +258,8 @@ class Donation(models.Model):
     ledger_seq = models.BigIntegerField(null=True, blank=True)
     refunded_minor = models.BigIntegerField(default=0)
     receipt_number = models.CharField(max_length=24, blank=True)
+    # When the thank-you email with the receipt left; set once, so a re-run sends nothing.
+    thanked_at = models.DateTimeField(null=True, blank=True)
     failure_reason = models.CharField(max_length=200, blank=True)
     # SEPA: the collection this debit belongs to.
     collection_date = models.DateField(null=True, blank=True)
@@ -283,17 +288,17 @@ class Donation(models.Model):
             ),
         ]
         indexes = [
-            # Reports: by month, method, fund, campaign, donor — covering the amount.
+            # Campaign progress (raised, donors) is read from this index alone.
             models.Index(
-                fields=["organization", "status", "received_at", "amount_minor"],
-                name="donation_income_idx",
-            ),
-            models.Index(
-                fields=["organization", "status", "contact", "received_at", "amount_minor"],
-                name="donation_donor_idx",
-            ),
-            models.Index(
-                fields=["organization", "campaign", "status", "amount_minor"],
+                fields=[
+                    "organization",
+                    "campaign",
+                    "status",
+                    "currency",
+                    "contact",
+                    "amount_minor",
+                    "refunded_minor",
+                ],
                 name="donation_campaign_idx",
             ),
             models.Index(
@@ -303,6 +308,35 @@ class Donation(models.Model):
             models.Index(
                 fields=["organization", "method", "status", "collection_date"],
                 name="donation_method_idx",
+            ),
+            # The reports (fundraising/reports.py) read only these two, never the table:
+            # income by month, campaign, fund and method over a date range ...
+            models.Index(
+                fields=[
+                    "organization",
+                    "status",
+                    "received_at",
+                    "amount_minor",
+                    "refunded_minor",
+                    "currency",
+                    "fund",
+                    "campaign",
+                    "method",
+                ],
+                name="donation_report_idx",
+            ),
+            # ... and per donor (retention, LYBUNT/SYBUNT, RFM), in contact order.
+            models.Index(
+                fields=[
+                    "organization",
+                    "status",
+                    "contact",
+                    "received_at",
+                    "amount_minor",
+                    "refunded_minor",
+                    "currency",
+                ],
+                name="donation_donor_report_idx",
             ),
             models.Index(fields=["organization", "ledger_seq"], name="donation_seq_idx"),
             models.Index(fields=["plan", "-created_at"], name="donation_plan_idx"),
@@ -432,6 +466,8 @@ class StatementLine(models.Model):
     donation = models.ForeignKey(
         Donation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Why reconciliation left the line unmatched, or what it did: for staff, no personal data.
+    note = models.CharField(max_length=200, blank=True)
 
     class Meta:
         constraints = [
@@ -441,6 +477,25 @@ class StatementLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.booked_on} {self.amount_minor}"
+
+
+class StatementSent(models.Model):
+    """A donor's annual statement for one fiscal year was emailed: it is never sent twice."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    fiscal_year = models.PositiveSmallIntegerField()
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "contact", "fiscal_year"], name="statementsent_year"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"statement {self.fiscal_year} for contact {self.contact_id}"
 
 
 class ReceiptCounter(models.Model):
@@ -454,3 +509,30 @@ class ReceiptCounter(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["organization", "year"], name="receiptcounter_year")
         ]
+
+
+class DonorLoginLink(models.Model):
+    """One magic link to the donor self-service portal (`/me/`): single use, one hour.
+
+    The emailed link carries a signed `(organization, contact, nonce)`; this row makes it
+    single-use (`used_at`) and lets requests be rate-limited per email (`email_digest`, an
+    HMAC of the normalized address, so the table holds no address in clear).
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    nonce = models.CharField(max_length=43, unique=True)
+    email_digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["organization", "email_digest", "created_at"], name="donorlink_rate_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"portal link {self.pk}"

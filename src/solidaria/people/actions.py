@@ -334,6 +334,28 @@ def delete_contact(*, org: Organization, actor: Actor, contact: Contact) -> None
         contact.delete()
 
 
+def add_contact_role(*, org: Organization, actor: Actor, contact: Contact, role: str) -> bool:
+    """Give the contact a role badge (a gift makes a donor); True when it was new.
+
+    Other apps call this when what they record says who the person is for the organization.
+    """
+    if role not in ContactRoleKind.values:
+        raise Invalid(_("Unknown role."), field="role")
+    with transaction.atomic():
+        created = ContactRole.objects.get_or_create(
+            contact=contact, role=role, defaults={"organization_id": contact.organization_id}
+        )[1]
+        if created:
+            audit.record(
+                org=org,
+                actor=actor,
+                code="people.contact.role_added",
+                subject=contact,
+                extra={"role": role},
+            )
+    return created
+
+
 def add_activity(
     *,
     org: Organization,
