@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from solidaria.fundraising import webhooks
+
+app_name = "fundraising_webhooks"
+
+urlpatterns = [
+    path("stripe", webhooks.stripe_webhook, name="stripe"),
+    path("mollie", webhooks.mollie_webhook, name="mollie"),
+]
