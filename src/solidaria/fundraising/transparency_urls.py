@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from solidaria.fundraising import transparency
 
 app_name = "fundraising_transparency"
-urlpatterns: list = []
+
+urlpatterns = [
+    path("", transparency.page, name="page"),
+]
