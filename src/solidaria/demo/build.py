@@ -41,6 +41,7 @@ from solidaria.demo.data import (
     District,
     Profile,
 )
+from solidaria.demo.fundraising import has_fundraising, populate_fundraising
 from solidaria.people.actions import search_rows, sort_name_for, tags_by_name
 from solidaria.people.models import (
     Activity,
@@ -136,6 +137,10 @@ def load_demo(
     network = Network.objects.filter(slug=NETWORK_SLUG).first()
     if network is not None:
         orgs = _network_orgs(network)
+        # A demo made before fundraising existed gets its books now; else nothing is written.
+        for index, org in enumerate(orgs):
+            if not has_fundraising(org):
+                populate_fundraising(org=org, seed=seed + 1000 * index)
         return DemoResult(False, network, orgs, demo_logins(orgs), Counts(), 0.0)
     total = Counts()
     with transaction.atomic():
@@ -180,9 +185,11 @@ def load_demo(
                 staff=[m.user for m in staff_by_org[org.slug]],
             )
             total.add(counts)
+            money = populate_fundraising(org=org, seed=seed + 1000 * index)
             if out is not None:
                 out.write(
-                    f"  {org.slug}: {counts.contacts} contacts "
+                    f"  {org.slug}: {counts.contacts} contacts, {money.gifts} gifts, "
+                    f"{money.ledger_entries} ledger entries "
                     f"in {time.perf_counter() - org_started:.1f} s\n"
                 )
     refresh_planner_statistics()
