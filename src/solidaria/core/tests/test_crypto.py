@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 def _raw_secrets(provider: PaymentProvider) -> str:
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT secrets FROM {PaymentProvider._meta.db_table} WHERE id = %s", [provider.pk]
+            "SELECT secrets FROM fundraising_paymentprovider WHERE id = %s", [provider.pk]
         )
         return cursor.fetchone()[0]
 
