@@ -73,6 +73,22 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200, help="per endpoint and database")
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--donations", type=int, default=1_000_000, help="fundraising reports")
+    parser.add_argument("--skip-fundraising", action="store_true")
+    parser.add_argument(
+        "--ledger-entries",
+        type=int,
+        default=1_000_000,
+        help="entries for the ledger bench (bench/ledger.py); 0 skips it",
+    )
+    # The donation page under load (bench/giving.py).
+    parser.add_argument("--skip-giving", action="store_true")
+    parser.add_argument(
+        "--giving-seconds",
+        type=float,
+        default=10.0,
+        help="donation-page load per endpoint and run (bench/giving.py)",
+    )
     load = sub.add_parser("_load", help="(internal) generate the data in this database")
     load.add_argument("--contacts", type=int, required=True)
     orm = sub.add_parser("_orm", help="(internal) in-process query timings")
@@ -86,6 +102,20 @@ def main() -> None:
         print(json.dumps(_orm_step(Path(args.queries), args.requests)))
         return
     report = run(contacts=args.contacts, requests=args.requests, postgres=not args.skip_postgres)
+    if not args.skip_fundraising:
+        import fundraising  # bench/fundraising.py: the reports on 1,000,000 donations
+
+        report["fundraising"] = fundraising.run(
+            donations=args.donations, postgres=not args.skip_postgres
+        )
+    if args.ledger_entries:
+        import ledger  # bench/ledger.py, next to this file
+
+        report["ledger"] = ledger.run(entries=args.ledger_entries, postgres=not args.skip_postgres)
+    if not args.skip_giving:
+        import giving  # bench/giving.py: the donation page's requests/s and p99 under load
+
+        report["giving"] = giving.run(seconds=args.giving_seconds, postgres=not args.skip_postgres)
     text = json.dumps(report, indent=2, ensure_ascii=False)
     out = HERE / "out"
     out.mkdir(exist_ok=True)
