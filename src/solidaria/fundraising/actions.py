@@ -34,6 +34,7 @@ from solidaria.core import audit
 from solidaria.core.audit import Actor
 from solidaria.core.errors import Conflict, Invalid
 from solidaria.core.models import Organization, slug_validator
+from solidaria.fundraising import sepa
 from solidaria.fundraising.models import (
     Allocation,
     Campaign,
@@ -551,6 +552,8 @@ def _new_donation(
     language: str,
     plan: RecurringPlan | None,
     note: str = "",
+    collection_date: datetime.date | None = None,
+    sepa_sequence: str = "",
 ) -> Donation:
     contact = _live_contact(org, contact, field="contact_id")
     _check_amount_minor(amount_minor)
@@ -576,6 +579,12 @@ def _new_donation(
     fund = _usable_fund(org, fund)
     if plan is not None:
         _same_org(org, plan, field="plan", label=_("plan"))
+    if (collection_date is not None or sepa_sequence) and method != Method.SEPA:
+        raise Invalid(
+            _("A collection date is only for SEPA direct debits."), field="collection_date"
+        )
+    if sepa_sequence and sepa_sequence not in sepa.SEQUENCE_TYPES:
+        raise Invalid(_("The sequence type must be FRST, RCUR or OOFF."), field="sepa_sequence")
     donation = Donation(
         organization=org,
         contact=contact,
@@ -590,6 +599,8 @@ def _new_donation(
         public_ref=new_public_ref("g"),
         tracking_token=secrets.token_urlsafe(16),
         note=(note or "").strip(),
+        collection_date=collection_date,
+        sepa_sequence=sepa_sequence,
     )
     if method == Method.BANK_TRANSFER:
         # 10^12 references: a clash is astronomically rare, but the unique constraint would
@@ -617,15 +628,20 @@ def start_donation(
     peer_page: PeerPage | None = None,
     language: str = "",
     plan: RecurringPlan | None = None,
+    collection_date: datetime.date | None = None,
+    sepa_sequence: str = "",
 ) -> Donation:
     """A pending gift, waiting for its money: nothing is posted to the ledger yet.
 
     Sets an opaque `public_ref` (`g-…`), a 128-bit `tracking_token` and, for a bank transfer,
     the RF `payment_reference` the donor quotes. `fund` None means the campaign's fund, else
     the general fund; a peer page implies its campaign. `frequency` says whether the donor
-    asked for a recurring gift (the plan is created by `create_plan`).
+    asked for a recurring gift (the plan is created by `create_plan`). SEPA only:
+    `collection_date`, the day the debit is to be collected (the export of that date takes
+    it), and `sepa_sequence` (FRST, RCUR or OOFF; left empty, the export decides).
     Errors: Invalid (amount, currency, method, a fund other than the campaign's, an erased
-    contact, rows of another organization).
+    contact, rows of another organization, a collection date or sequence type on a gift
+    that is not a SEPA debit).
     """
     with transaction.atomic():
         donation = _new_donation(
@@ -640,6 +656,8 @@ def start_donation(
             peer_page=peer_page,
             language=language,
             plan=plan,
+            collection_date=collection_date,
+            sepa_sequence=sepa_sequence,
         )
         audit.record(
             org=org,
@@ -1196,6 +1214,7 @@ def create_plan(
     method: str,
     iban: str = "",
     bic: str = "",
+    account_holder: str = "",
     mandate_reference: str = "",
     mandate_signed_at: datetime.date | None = None,
     next_due: datetime.date | None = None,
@@ -1204,12 +1223,16 @@ def create_plan(
     provider_customer_id: str = "",
     provider_mandate_id: str = "",
 ) -> RecurringPlan:
-    """A recurring gift. For SEPA: a valid IBAN (BIC derived from it when not given), the
-    date the mandate was signed, and a mandate reference (generated when not given).
+    """A recurring gift, or the mandate of a one-off SEPA debit. For SEPA: a valid IBAN (BIC
+    derived from it when not given), the date the mandate was signed, and a mandate
+    reference (generated when not given); `account_holder` when the account is not in the
+    donor's name.
 
-    `next_due` defaults to today in the organization's time zone.
-    Errors: Invalid (fields, a one-off frequency, an IBAN on a non-SEPA plan, a future
-    mandate date), Conflict when the mandate reference is taken.
+    `next_due` defaults to today in the organization's time zone. A one-off (`once`) plan
+    is SEPA only and has no `next_due`: the schedule never collects it, its single gift is
+    started with `start_donation` (sequence OOFF).
+    Errors: Invalid (fields, a one-off frequency other than SEPA, an IBAN on a non-SEPA
+    plan, a future mandate date), Conflict when the mandate reference is taken.
     """
     contact = _live_contact(org, contact, field="contact_id")
     _check_amount_minor(amount_minor)
@@ -1218,7 +1241,8 @@ def create_plan(
         _same_org(org, campaign, field="campaign", label=_("campaign"))
         fund = fund or campaign.fund
     fund = _usable_fund(org, fund)
-    if frequency not in _MONTHS:
+    once = frequency == Frequency.ONCE and method == Method.SEPA
+    if frequency not in _MONTHS and not once:
         raise Invalid(_("Choose monthly, quarterly or yearly."), field="frequency")
     if method not in _PLAN_METHODS:
         raise Invalid(_("Unknown payment method for a recurring gift."), field="method")
@@ -1241,7 +1265,8 @@ def create_plan(
                 field="mandate_reference",
             )
         mandate_reference = mandate_reference or _mandate_reference()
-    elif iban or bic or mandate_reference or mandate_signed_at:
+        account_holder = _text(account_holder, field="account_holder", limit=70)
+    elif iban or bic or mandate_reference or mandate_signed_at or account_holder:
         raise Invalid(_("An IBAN and mandate are only for SEPA direct debits."), field="iban")
     with transaction.atomic():
         if (
@@ -1260,11 +1285,12 @@ def create_plan(
             campaign=campaign,
             frequency=frequency,
             method=method,
-            next_due=next_due or today,
-            day_of_month=(next_due or today).day,
+            next_due=None if once else next_due or today,
+            day_of_month=0 if once else (next_due or today).day,
             language=_language(language) or contact.language or org.language,
             iban=iban,
             bic=bic,
+            account_holder=account_holder,
             mandate_reference=mandate_reference,
             mandate_signed_at=mandate_signed_at,
             provider_customer_id=(provider_customer_id or "")[:100],
@@ -1289,11 +1315,13 @@ def update_plan(
     status: str | None = None,
     iban: str | None = None,
     bic: str | None = None,
+    account_holder: str | None = None,
     next_due: datetime.date | None = None,
     skip_next: bool = False,
 ) -> RecurringPlan:
-    """Change a plan: its amount, fund, bank account, next date; pause, resume or cancel it;
-    or skip the next collection (`skip_next`: next_due moves on one period).
+    """Change a plan: its amount, fund, bank account (and its holder's name), next date;
+    pause, resume or cancel it; or skip the next collection (`skip_next`: next_due moves on
+    one period).
 
     A resumed plan whose date has passed is due again from today's period onwards.
     A new IBAN under a SEPA mandate makes the next collection a first one (FRST) again.
@@ -1314,7 +1342,7 @@ def update_plan(
         if fund is not None:
             locked.fund = _usable_fund(org, fund)
             changed.append("fund")
-        if iban is not None or bic is not None:
+        if iban is not None or bic is not None or account_holder is not None:
             if locked.method != Method.SEPA:
                 raise Invalid(
                     _("An IBAN and mandate are only for SEPA direct debits."), field="iban"
@@ -1329,6 +1357,9 @@ def update_plan(
             if bic:
                 locked.bic = _bic(bic)
                 changed.append("bic")
+            if account_holder is not None:
+                locked.account_holder = _text(account_holder, field="account_holder", limit=70)
+                changed.append("account_holder")
             if not locked.bic:
                 raise Invalid(_("Give the BIC of this account."), field="bic")
         if next_due is not None:
@@ -1372,7 +1403,7 @@ _PROVIDER_FIELDS: dict[str, tuple[frozenset[str], frozenset[str], str]] = {
     ),
     PaymentProvider.Kind.MOLLIE: (
         frozenset({"api_base_url"}),
-        frozenset({"api_key"}),
+        frozenset({"api_key", "webhook_secret"}),
         "https://api.mollie.com",
     ),
     PaymentProvider.Kind.SEPA: (
@@ -1382,6 +1413,9 @@ _PROVIDER_FIELDS: dict[str, tuple[frozenset[str], frozenset[str], str]] = {
     ),
 }
 PROVIDER_SECRETS = {kind: fields[1] for kind, fields in _PROVIDER_FIELDS.items()}
+# Secrets an account works without: Mollie signs its webhooks only once a signing secret is
+# set up in its dashboard; unsigned webhooks are still verified by fetching the payment back.
+_OPTIONAL_SECRETS = {PaymentProvider.Kind.MOLLIE: frozenset({"webhook_secret"})}
 
 
 def _base_url(value: Any) -> str:
@@ -1432,7 +1466,8 @@ def configure_payment_provider(
 ) -> PaymentProvider:
     """Create or replace the organization's account with a payment provider.
 
-    stripe: secrets `secret_key`, `webhook_secret`; mollie: `api_key`; both an optional
+    stripe: secrets `secret_key`, `webhook_secret`; mollie: `api_key` and, optionally,
+    `webhook_secret` (then every webhook must carry a valid signature); both an optional
     `api_base_url` (http/https; the provider's own by default). sepa: `creditor_name`,
     `creditor_iban`, `creditor_bic` (derived from the IBAN when left out) and `creditor_id`
     (its ISO 7064 check digits are checked). Secrets are write-only: an empty or missing
@@ -1462,7 +1497,7 @@ def configure_payment_provider(
             value = (secrets.get(field) or "").strip()
             if value:
                 stored[field] = value
-            if not stored.get(field):
+            if not stored.get(field) and field not in _OPTIONAL_SECRETS.get(kind, ()):
                 raise Invalid(_("This secret is required."), field=field)
         if provider is None:
             provider = PaymentProvider(organization=org, kind=kind)

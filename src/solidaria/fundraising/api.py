@@ -569,7 +569,7 @@ class ProviderIn(Input):
     kind: ProviderKind
     settings: dict[str, str] = Field(
         description="stripe: secret_key, webhook_secret, api_base_url; mollie: api_key, "
-        "api_base_url; sepa: creditor_name, creditor_iban, creditor_bic, creditor_id. "
+        "webhook_secret (optional: then only signed webhooks are accepted), api_base_url; sepa: creditor_name, creditor_iban, creditor_bic, creditor_id. "
         "Secrets are write-only: an empty one keeps the stored value.",
         max_length=10,
     )
@@ -630,6 +630,9 @@ class PlanIn(Input):
     method: PlanMethod
     iban: str = Field("", max_length=50, description="SEPA: the donor's IBAN.")
     bic: str = Field("", max_length=11)
+    account_holder: str = Field(
+        "", max_length=70, description="SEPA: the account holder, if not the donor."
+    )
     mandate_reference: str = Field("", max_length=35, description="SEPA; generated if empty.")
     mandate_signed_at: IsoDate | None = Field(None, description="SEPA: required.")
     next_due: IsoDate | None = Field(None, description="Today if empty.")
@@ -642,6 +645,7 @@ class PlanPatch(Input):
     status: PlanStatus | None = None
     iban: str | None = Field(None, max_length=50)
     bic: str | None = Field(None, max_length=11)
+    account_holder: str | None = Field(None, max_length=70)
     next_due: IsoDate | None = None
     skip_next: bool = Field(False, description="Move the next date on by one period.")
 
@@ -657,6 +661,7 @@ class PlanOut(Schema):
     status: PlanStatus
     iban: str = Field(description="Masked: country, check digits and last four.")
     bic: str
+    account_holder: str
     mandate_reference: str
     mandate_signed_at: datetime.date | None
     next_due: datetime.date | None
@@ -703,6 +708,7 @@ def create_plan(request: HttpRequest, payload: PlanIn) -> Status[RecurringPlan]:
         method=payload.method,
         iban=payload.iban,
         bic=payload.bic,
+        account_holder=payload.account_holder,
         mandate_reference=payload.mandate_reference,
         mandate_signed_at=payload.mandate_signed_at,
         next_due=payload.next_due,
@@ -740,6 +746,7 @@ def update_plan(request: HttpRequest, id: int, payload: PlanPatch) -> RecurringP
         status=payload.status,
         iban=payload.iban,
         bic=payload.bic,
+        account_holder=payload.account_holder,
         next_due=payload.next_due,
         skip_next=payload.skip_next,
     )

@@ -31,6 +31,7 @@ from solidaria.fundraising.actions import (
 from solidaria.fundraising.models import (
     BankStatement,
     Donation,
+    Frequency,
     Method,
     PaymentProvider,
     RecurringPlan,
@@ -44,7 +45,7 @@ from solidaria.fundraising.statements import StatementLine as ParsedLine
 Line = StatementLine | ParsedLine
 
 # What `make_message_id` draws, with an optional block suffix: found in free-text references.
-_BATCH_ID = re.compile(r"SOL\d{8}-[A-Z0-9]{12}(?:-(?:FRST|RCUR))?")
+_BATCH_ID = re.compile(r"SOL\d{8}-[A-Z0-9]{12}(?:-(?:FRST|RCUR|OOFF))?")
 _RF_START = re.compile(r"RF\d{2}")
 
 
@@ -89,7 +90,10 @@ def _debit_for(org: Organization, donation: Donation) -> tuple[sepa.Debit | None
         return None, _("its mandate lacks the IBAN, reference or signature date")
     if donation.contact.erased_at is not None:
         return None, _("the donor's data was erased")
-    sequence = donation.sepa_sequence or ("RCUR" if plan.first_collected else "FRST")
+    if plan.frequency == Frequency.ONCE:
+        sequence = "OOFF"  # a one-off mandate is used once: never FRST then RCUR
+    else:
+        sequence = donation.sepa_sequence or ("RCUR" if plan.first_collected else "FRST")
     with translation.override(org.language or "en"):
         description = _("Donation to %(org)s, %(ref)s") % {
             "org": org.name,
@@ -100,7 +104,7 @@ def _debit_for(org: Organization, donation: Donation) -> tuple[sepa.Debit | None
             end_to_end_id=donation.payment_reference or _new_end_to_end_id(org),
             amount_minor=donation.amount_minor,
             currency=donation.currency,
-            debtor_name=donation.contact.name,
+            debtor_name=plan.account_holder or donation.contact.name,
             iban=plan.iban,
             bic=plan.bic,
             mandate_reference=plan.mandate_reference,
@@ -123,7 +127,7 @@ def export_sepa_collection(
 
     Takes every pending SEPA gift of that date not yet in a batch, gives each an end-to-end
     id (kept in `payment_reference`) and its sequence type (FRST until the mandate's first
-    collection went through, then RCUR), builds the file with the organization's creditor
+    collection went through, then RCUR; OOFF for a one-off mandate), builds the file with the organization's creditor
     details, checks it against the official XSD, stores it and links the gifts to it.
     Exporting the same date again returns the latest file when nothing new is waiting, or a
     new batch with only the new debits: a debit is never in two batches.

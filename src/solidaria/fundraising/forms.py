@@ -523,6 +523,12 @@ class StripeForm(forms.Form):
 
 class MollieForm(forms.Form):
     api_key = forms.CharField(label=_("API key"), required=False, widget=SecretInput())
+    webhook_secret = forms.CharField(
+        label=_("Webhook signing secret"),
+        required=False,
+        widget=SecretInput(),
+        help_text=_("Optional. Once set, Mollie webhooks without a valid signature are refused."),
+    )
     api_base_url = forms.CharField(
         label=_("API address"),
         required=False,

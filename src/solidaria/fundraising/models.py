@@ -147,6 +147,12 @@ class PaymentProvider(models.Model):
 
 
 class RecurringPlan(models.Model):
+    """A regular gift, or the SEPA mandate of a one-off debit (`frequency` once).
+
+    A one-off mandate has no `next_due`: the schedule never collects it; its single gift is
+    created with the donation and collected once, as an OOFF debit.
+    """
+
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
         PAUSED = "paused", _("Paused")
@@ -171,6 +177,9 @@ class RecurringPlan(models.Model):
     # SEPA mandate; the IBAN is personal and financial: encrypted, shown masked.
     iban = EncryptedTextField(blank=True)
     bic = models.CharField(max_length=11, blank=True)
+    # The name on the debited account when it is not the donor's (a partner, a company);
+    # the pain.008 debtor name falls back to the contact's name.
+    account_holder = models.CharField(max_length=70, blank=True)
     mandate_reference = models.CharField(max_length=35, blank=True)
     mandate_signed_at = models.DateField(null=True, blank=True)
     # True once a collection under this mandate went through: SEPA's FRST, then RCUR.
@@ -263,7 +272,7 @@ class Donation(models.Model):
     failure_reason = models.CharField(max_length=200, blank=True)
     # SEPA: the collection this debit belongs to.
     collection_date = models.DateField(null=True, blank=True)
-    sepa_sequence = models.CharField(max_length=4, blank=True)  # FRST or RCUR
+    sepa_sequence = models.CharField(max_length=4, blank=True)  # FRST, RCUR or OOFF
     sepa_batch = models.ForeignKey(
         SepaBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="donations"
     )

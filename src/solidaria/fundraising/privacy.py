@@ -65,6 +65,7 @@ def _export(contact: Contact) -> dict[str, Any]:
                 # Masked: an export travels by email and download folders.
                 "iban": mask_iban(plan.iban),
                 "bic": plan.bic,
+                "account_holder": plan.account_holder,
                 "mandate_reference": plan.mandate_reference,
                 "mandate_signed_at": _iso(plan.mandate_signed_at),
                 "next_due": _iso(plan.next_due),
@@ -97,7 +98,9 @@ def _erase(contact: Contact) -> None:
     )
     # The IBAN and the provider's customer are personal; the mandate reference stays with the
     # gifts already collected under it (banks quote it on returns).
-    plans.update(iban="", bic="", provider_customer_id="", provider_mandate_id="")
+    plans.update(
+        iban="", bic="", account_holder="", provider_customer_id="", provider_mandate_id=""
+    )
     pages = PeerPage.objects.filter(organization_id=contact.organization_id, supporter=contact)
     pages.filter(hidden_at__isnull=True).update(hidden_at=now)
     pages.update(title="", story="")

@@ -276,15 +276,6 @@ class DonationForm(forms.Form):
         return data
 
     def _clean_sepa(self, data: dict[str, Any]) -> None:
-        if data.get("frequency") == Frequency.ONCE:
-            # A mandate here is a recurring plan's: one-off debits are not offered.
-            self.add_error(
-                "frequency",
-                _(
-                    "Direct debit is for regular gifts: choose monthly, quarterly or yearly, "
-                    "or another way to pay."
-                ),
-            )
         raw = (data.get("iban") or "").strip()
         if not raw:
             self.add_error("iban", _("Enter the IBAN of the account to debit."))

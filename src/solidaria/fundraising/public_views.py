@@ -199,7 +199,7 @@ def _setup(
     labels = {
         Method.STRIPE: _("Card"),
         Method.MOLLIE: _("Card or another online method"),
-        Method.SEPA: _("SEPA direct debit (regular gifts)"),
+        Method.SEPA: _("SEPA direct debit"),
         Method.BANK_TRANSFER: _("Bank transfer"),
     }
     methods = [
@@ -590,9 +590,10 @@ def _start(
     today = org_today(org)
     collection_date = first_collection_date(today) if method == Method.SEPA else None
     plan = None
-    if frequency != Frequency.ONCE:
-        # The first gift is made now (or collected on `collection_date`); the plan takes
-        # over one period later.
+    if frequency != Frequency.ONCE or method == Method.SEPA:
+        # A recurring gift: the first gift is made now (or collected on `collection_date`)
+        # and the plan takes over one period later. A one-off SEPA gift: the plan only holds
+        # the mandate, and the schedule never collects it.
         plan = actions.create_plan(
             org=org,
             actor=DONOR,
@@ -603,12 +604,21 @@ def _start(
             frequency=frequency,
             method=method,
             iban=data.get("iban", "") if method == Method.SEPA else "",
+            account_holder=data.get("account_holder", "") if method == Method.SEPA else "",
             mandate_signed_at=today if method == Method.SEPA else None,
-            next_due=actions.add_period(collection_date or today, frequency),
+            next_due=(
+                None
+                if frequency == Frequency.ONCE
+                else actions.add_period(collection_date or today, frequency)
+            ),
             campaign=campaign,
             language=lang,
         )
-    donation = actions.start_donation(
+    sequence = ""
+    if method == Method.SEPA:
+        # The first debit of a new mandate: FRST, or OOFF when it is the only one.
+        sequence = "OOFF" if frequency == Frequency.ONCE else "FRST"
+    return actions.start_donation(
         org=org,
         actor=DONOR,
         contact=contact,
@@ -621,15 +631,9 @@ def _start(
         peer_page=setup.peer_page,
         language=lang,
         plan=plan,
+        collection_date=collection_date,
+        sepa_sequence=sequence,
     )
-    if collection_date is not None:
-        # start_donation takes no collection date: the first debit of the new mandate
-        # waits for it, as a first (FRST) collection.
-        Donation.objects.filter(pk=donation.pk).update(
-            collection_date=collection_date, sepa_sequence="FRST"
-        )
-        donation.collection_date, donation.sepa_sequence = collection_date, "FRST"
-    return donation
 
 
 def _apply(form: DonationForm, error: DomainError) -> None:

@@ -32,7 +32,7 @@ from solidaria.core.audit import Actor
 from solidaria.core.errors import DomainError
 from solidaria.core.models import Organization
 from solidaria.fundraising import actions, sepa
-from solidaria.fundraising.models import Donation, Method, RecurringPlan
+from solidaria.fundraising.models import Donation, Frequency, Method, RecurringPlan
 from solidaria.fundraising.payments import gateway_for
 from solidaria.fundraising.payments.base import ChargeDeclined, NotConfigured, ProviderError
 from solidaria.fundraising.payments.processing import (
@@ -68,7 +68,11 @@ def run_due_plans(*, org: Organization | None = None, today: datetime.date) -> R
     Idempotent: a second run the same day creates and charges nothing.
     """
     result = RunResult()
-    plans = RecurringPlan.objects.filter(status=RecurringPlan.Status.ACTIVE, next_due__lte=today)
+    # One-off SEPA mandates have no next date, and are excluded outright so that a date set
+    # on one by mistake can never make the schedule debit the donor a second time.
+    plans = RecurringPlan.objects.filter(
+        status=RecurringPlan.Status.ACTIVE, next_due__lte=today
+    ).exclude(frequency=Frequency.ONCE)
     if org is not None:
         plans = plans.filter(organization=org)
     for plan_id in plans.order_by("next_due", "pk").values_list("pk", flat=True):
@@ -106,6 +110,7 @@ def _claim(plan_id: int, **conditions: object) -> RecurringPlan | None:
         RecurringPlan.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("organization", "contact", "fund", "campaign")
         .filter(pk=plan_id, status=RecurringPlan.Status.ACTIVE, **conditions)
+        .exclude(frequency=Frequency.ONCE)
         .first()
     )
 

@@ -690,8 +690,9 @@ def recurring_revenue(
     )
     now_rows = _fetch(
         f"SELECT currency, COUNT(*), SUM({per_year}) FROM {_P} "  # noqa: S608
-        "WHERE organization_id = %s AND status = %s GROUP BY currency",
-        [org.pk, RecurringPlan.Status.ACTIVE.value],
+        # One-off SEPA mandates are plans too, but nothing recurs.
+        "WHERE organization_id = %s AND status = %s AND frequency <> %s GROUP BY currency",
+        [org.pk, RecurringPlan.Status.ACTIVE.value, Frequency.ONCE.value],
     )
     mrr = [
         CurrencyMrr(currency=cur, plans=int(n), mrr_minor=_monthly(int(total or 0)))

@@ -35,6 +35,7 @@ from solidaria.fundraising.actions import update_plan
 from solidaria.fundraising.models import (
     Donation,
     DonorLoginLink,
+    Frequency,
     Fund,
     FundraisingSettings,
     RecurringPlan,
@@ -261,8 +262,11 @@ def gift_for(donor: Donor, donation_id: int) -> Donation:
 
 
 def plans_for(donor: Donor) -> list[RecurringPlan]:
+    """The donor's recurring gifts. The mandate of a one-off SEPA debit is not one: that gift
+    is followed in the gifts list and on its tracking page, and has nothing to change."""
     return list(
         RecurringPlan.objects.filter(organization=donor.org, contact=donor.contact)
+        .exclude(frequency=Frequency.ONCE)
         .select_related("fund")
         .order_by("status", "-created_at", "-pk")
     )
@@ -272,6 +276,7 @@ def plan_for(donor: Donor, plan_id: int) -> RecurringPlan:
     """One of the donor's own plans; another donor's or organization's answers NotFound."""
     plan = (
         RecurringPlan.objects.filter(organization=donor.org, contact=donor.contact, pk=plan_id)
+        .exclude(frequency=Frequency.ONCE)
         .select_related("fund", "organization")
         .first()
     )
@@ -365,7 +370,8 @@ def change_plan(*, donor: Donor, plan: RecurringPlan, action: str, data: dict[st
         raw = data.get("iban", "").strip()[:64]
         if not raw:
             raise Invalid(_("Enter the new IBAN."), field="iban")
-        update_plan(plan=plan, actor=DONOR, iban=raw)
+        holder = data.get("account_holder", "").strip()[:70]
+        update_plan(plan=plan, actor=DONOR, iban=raw, account_holder=holder)
 
 
 def set_consent(*, donor: Donor, purpose: str, channel: str, granted: bool) -> ConsentEvent:

@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     import xmlschema
 
 SCHEMAS = ("pain.008.001.02", "pain.008.001.08")
-SEQUENCE_TYPES = ("FRST", "RCUR")  # one payment-information block per type, in this order
+# One payment-information block per type, in this order: first and recurring collections
+# under a standing mandate, then one-off debits (a mandate used once).
+SEQUENCE_TYPES = ("FRST", "RCUR", "OOFF")
 SEPA_CURRENCY = "EUR"
 
 # The SEPA (EPC) Latin character set: what every bank in the scheme must accept.
@@ -74,7 +76,7 @@ class Debit:
     iban: str
     mandate_reference: str
     mandate_signed_at: date
-    sequence: str  # FRST or RCUR
+    sequence: str  # FRST, RCUR or OOFF
     description: str
     bic: str = ""
     currency: str = SEPA_CURRENCY
@@ -179,7 +181,7 @@ def make_end_to_end_id(prefix: str = "SOL-") -> str:
 
 
 def make_message_id(collection_date: date) -> str:
-    """A message id (≤ 30 characters, so `<message id>-FRST` still fits in 35)."""
+    """A message id (≤ 30 characters, so `<message id>-FRST` (or -RCUR, -OOFF) fits in 35)."""
     return _random_id(f"SOL{collection_date:%Y%m%d}-", 12)
 
 
@@ -217,7 +219,7 @@ class _SepaDD(SepaDD):
     """sepaxml's writer with our ids: a fixed message id and one known PmtInfId per block.
 
     sepaxml draws random ids; reconciliation needs to recognise a bank's batch credit by the
-    PmtInfId of the block it pays, so each block is named `<message id>-<FRST|RCUR>`.
+    PmtInfId of the block it pays, so each block is named `<message id>-<FRST|RCUR|OOFF>`.
     """
 
     def __init__(self, config: dict[str, Any], *, schema: str, message_id: str, at: datetime):
@@ -242,7 +244,7 @@ def _check_debit(debit: Debit, index: int) -> dict[str, Any]:
         if not isinstance(debit.amount_minor, int) or debit.amount_minor <= 0:
             raise SepaError(_("The amount must be a positive number of cents."))
         if debit.sequence not in SEQUENCE_TYPES:
-            raise SepaError(_("The sequence type must be FRST or RCUR."))
+            raise SepaError(_("The sequence type must be FRST, RCUR or OOFF."))
         if not _IDENTIFIER.match(debit.end_to_end_id):
             raise SepaError(_("The end-to-end id is not a valid SEPA identifier."))
         payment: dict[str, Any] = {
@@ -275,7 +277,8 @@ def build_pain008(
 ) -> bytes:
     """A pain.008 direct debit file (UTF-8 XML bytes), valid against the official XSD.
 
-    One payment-information block per sequence type present (FRST, then RCUR), each named
+    One payment-information block per sequence type present (FRST, RCUR, then OOFF for
+    one-off debits), each named
     `payment_information_id(message_id, sequence)`. Names and descriptions are transliterated
     to the SEPA character set. Raises `SepaError` naming the first bad field or debit.
     """
@@ -307,7 +310,7 @@ def build_pain008(
     writer = _SepaDD(
         config, schema=schema, message_id=message_id, at=created_at or datetime.now(tz=UTC)
     )
-    for sequence in SEQUENCE_TYPES:  # sepaxml keeps insertion order: FRST block first
+    for sequence in SEQUENCE_TYPES:  # sepaxml keeps insertion order: FRST, RCUR, OOFF
         for payment in payments:
             if payment["type"] == sequence:
                 writer.add_payment({**payment, "collection_date": collection_date})

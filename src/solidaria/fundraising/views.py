@@ -58,6 +58,7 @@ from solidaria.fundraising.models import (
     BankStatement,
     Campaign,
     Donation,
+    Frequency,
     Fund,
     Method,
     PaymentProvider,
@@ -185,6 +186,7 @@ def _year_income(org: Any, since: datetime.datetime) -> list[Income]:
 def _recurring(org: Any) -> list[Mrr]:
     rows = (
         RecurringPlan.objects.filter(organization=org, status=RecurringPlan.Status.ACTIVE)
+        .exclude(frequency=Frequency.ONCE)  # a one-off SEPA mandate recurs not
         .values("currency", "frequency")
         .annotate(total=Sum("amount_minor"), plans=Count("pk"))
     )

@@ -2,8 +2,9 @@
 
 Mollie's classic webhook only posts `id=tr_…` and is not signed: we re-fetch the payment with
 our own key and trust only what the API answers. When the organization set a webhook signing
-secret, a request that carries `X-Mollie-Signature` (`sha256=` + hex HMAC-SHA256 of the raw body,
-as Mollie's SDKs check it) must match it, or it is refused before we even ask Mollie.
+secret, every request must carry `X-Mollie-Signature` (`sha256=` + hex HMAC-SHA256 of the raw
+body, as Mollie's SDKs check it) matching it, or it is refused before we even ask Mollie: an
+unsigned request is then a forgery, not Mollie's classic webhook.
 """
 
 import hashlib
@@ -126,11 +127,14 @@ class MollieGateway:
     def parse_webhook(
         self, *, body: bytes, headers: dict[str, str], verify: bool = True
     ) -> list[PaymentEvent]:
-        """Check the signature when there is one, then re-fetch the payment the body names."""
+        """Check the signature (required once a signing secret is set), then re-fetch the
+        payment the body names."""
         signature = header(headers, "X-Mollie-Signature")
-        if verify and signature:
+        if verify and (signature or self.webhook_secret):
             if not self.webhook_secret:
                 raise BadSignature("signed webhook but no signing secret configured")
+            if not signature:
+                raise BadSignature("unsigned webhook but a signing secret is configured")
             expected = signature_for(body, self.webhook_secret)
             given = (
                 signature

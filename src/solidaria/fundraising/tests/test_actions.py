@@ -1001,7 +1001,10 @@ def test_a_sepa_plan_needs_a_valid_iban_and_a_signed_mandate():
         ({"mandate_signed_at": None}, "mandate_signed_at"),
         ({"mandate_signed_at": datetime.date(2099, 1, 1)}, "mandate_signed_at"),
         ({"mandate_reference": "ñ" * 5}, "mandate_reference"),
-        ({"frequency": "once"}, "frequency"),
+        ({"frequency": "once", "method": "bank_transfer"}, "frequency"),
+        ({"frequency": "weekly"}, "frequency"),
+        ({"account_holder": "x" * 71}, "account_holder"),
+        ({"method": "stripe", "account_holder": "Joan"}, "iban"),
         ({"method": "cash"}, "method"),
         ({"bic": "NOTABIC"}, "bic"),
         ({"method": "stripe", "iban": SEPA_IBAN}, "iban"),
@@ -1012,6 +1015,77 @@ def test_a_plan_with_bad_fields_is_refused(fields, field):
     with pytest.raises(Invalid) as error:
         make_plan(org, **fields)
     assert error.value.field == field
+
+
+def test_a_one_off_sepa_mandate_has_no_next_date_and_keeps_its_account_holder():
+    # given
+    org = OrganizationFactory()
+
+    # when
+    plan = make_plan(org, frequency="once", account_holder="  Joan   Ferrer ")
+
+    # then
+    plan = RecurringPlan.objects.get(pk=plan.pk)
+    assert (plan.frequency, plan.status, plan.next_due) == ("once", "active", None)
+    assert plan.account_holder == "Joan Ferrer"
+    assert plan.iban == SEPA_IBAN
+    assert plan.mandate_reference
+
+
+def test_a_sepa_gift_starts_with_its_collection_date_and_sequence_type():
+    # given
+    org = OrganizationFactory()
+    plan = make_plan(org, frequency="once")
+    day = datetime.date(2026, 12, 1)
+
+    # when
+    gift = make_pending_gift(
+        org,
+        method="sepa",
+        plan=plan,
+        contact=plan.contact,
+        collection_date=day,
+        sepa_sequence="OOFF",
+    )
+
+    # then
+    gift = Donation.objects.get(pk=gift.pk)
+    assert (gift.collection_date, gift.sepa_sequence, gift.status) == (day, "OOFF", "pending")
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        (
+            {"method": "bank_transfer", "collection_date": datetime.date(2026, 12, 1)},
+            "collection_date",
+        ),
+        ({"method": "stripe", "sepa_sequence": "FRST"}, "collection_date"),
+        ({"method": "sepa", "sepa_sequence": "FNAL"}, "sepa_sequence"),
+    ],
+)
+def test_a_collection_date_or_sequence_is_only_for_a_sepa_debit(fields, field):
+    org = OrganizationFactory()
+    with pytest.raises(Invalid) as error:
+        make_pending_gift(org, **fields)
+    assert error.value.field == field
+    assert not Donation.objects.filter(organization=org).exists()
+
+
+def test_the_account_holder_changes_with_the_account():
+    # given
+    org = OrganizationFactory()
+    plan = make_plan(org, account_holder="Joan Ferrer")
+
+    # when
+    actions.update_plan(
+        plan=plan, actor=TEST_ACTOR, iban="DE89370400440532013000", account_holder="Anna Weber"
+    )
+
+    # then
+    plan = RecurringPlan.objects.get(pk=plan.pk)
+    assert (plan.iban, plan.account_holder) == ("DE89370400440532013000", "Anna Weber")
+    assert plan.first_collected is False
 
 
 def test_a_mandate_reference_is_unique_in_the_organization():
@@ -1104,6 +1178,37 @@ def test_a_stripe_account_keeps_its_secrets_when_they_are_sent_empty():
     assert "whsec" not in str(list(extras.values_list("extra", flat=True)))
 
 
+def test_a_mollie_webhook_secret_is_optional_and_kept_when_sent_empty():
+    # given: an account without a signing secret
+    org = OrganizationFactory()
+    provider = actions.configure_payment_provider(
+        org=org, actor=TEST_ACTOR, kind="mollie", settings={}, secrets={"api_key": "test_x"}
+    )
+    assert provider.secrets == {"api_key": "test_x"}
+
+    # when: the secret is added, then the form is saved again with both fields empty
+    actions.configure_payment_provider(
+        org=org,
+        actor=TEST_ACTOR,
+        kind="mollie",
+        settings={},
+        secrets={"api_key": "", "webhook_secret": "mollie_whsec_1"},
+    )
+    provider = actions.configure_payment_provider(
+        org=org,
+        actor=TEST_ACTOR,
+        kind="mollie",
+        settings={},
+        secrets={"api_key": "", "webhook_secret": ""},
+    )
+
+    # then
+    provider = PaymentProvider.objects.get(pk=provider.pk)
+    assert provider.secrets == {"api_key": "test_x", "webhook_secret": "mollie_whsec_1"}
+    extras = AuditEvent.objects.filter(organization=org, code="fundraising.provider.configured")
+    assert "mollie_whsec" not in str(list(extras.values_list("extra", flat=True)))
+
+
 def test_a_mollie_account_gets_the_public_api_by_default():
     org = OrganizationFactory()
     provider = actions.configure_payment_provider(
@@ -1118,6 +1223,7 @@ def test_a_mollie_account_gets_the_public_api_by_default():
         ("paypal", {}, {}, "kind"),
         ("stripe", {}, {"secret_key": "sk"}, "webhook_secret"),
         ("mollie", {}, {}, "api_key"),
+        ("mollie", {}, {"webhook_secret": "whsec"}, "api_key"),
         ("mollie", {"api_base_url": "ftp://x"}, {"api_key": "k"}, "api_base_url"),
         ("mollie", {"api_base_url": "javascript:alert(1)"}, {"api_key": "k"}, "api_base_url"),
         ("mollie", {"colour": "red"}, {"api_key": "k"}, "colour"),

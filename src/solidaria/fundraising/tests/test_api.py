@@ -413,6 +413,30 @@ def test_provider_secrets_are_write_only():
     assert "sk_test" not in audit
 
 
+def test_a_mollie_webhook_secret_is_optional_and_write_only():
+    # given
+    client, _org = _admin()
+
+    # when
+    without = _post(client, "/payment-providers", {"kind": "mollie", "settings": {"api_key": "k1"}})
+    with_secret = _post(
+        client,
+        "/payment-providers",
+        {"kind": "mollie", "settings": {"api_key": "", "webhook_secret": "mollie_whsec_9"}},
+    )
+    listed = client.get(f"{API}/payment-providers")
+
+    # then
+    assert without.status_code == with_secret.status_code == 200, without.content
+    assert without.json()["secrets_set"] == {"api_key": True, "webhook_secret": False}
+    assert with_secret.json()["secrets_set"] == {"api_key": True, "webhook_secret": True}
+    assert "mollie_whsec" not in listed.content.decode()
+    assert PaymentProvider.objects.get().secrets == {
+        "api_key": "k1",
+        "webhook_secret": "mollie_whsec_9",
+    }
+
+
 def test_a_sepa_provider_with_a_bad_creditor_id_is_422():
     client, _org = _admin()
     response = _post(
@@ -450,6 +474,7 @@ def test_a_sepa_plan_is_created_listed_masked_and_paused():
             "frequency": "monthly",
             "method": "sepa",
             "iban": SEPA_IBAN,
+            "account_holder": "Joan Ferrer",
             "mandate_signed_at": "2026-01-02",
             "next_due": "2026-01-31",
         },
@@ -457,10 +482,13 @@ def test_a_sepa_plan_is_created_listed_masked_and_paused():
     plan_id = created.json()["id"]
     skipped = _patch(client, f"/recurring-plans/{plan_id}", {"skip_next": True})
     paused = _patch(client, f"/recurring-plans/{plan_id}", {"status": "paused", "amount": "15"})
+    held = _patch(client, f"/recurring-plans/{plan_id}", {"account_holder": "Anna Weber"})
     listed = client.get(f"{API}/recurring-plans", {"contact_id": contact.pk})
 
     # then
     assert created.status_code == 201, created.content
+    assert created.json()["account_holder"] == "Joan Ferrer"
+    assert held.json()["account_holder"] == "Anna Weber"
     assert created.json()["iban"] == "ES91 **** 1332"
     assert created.json()["bic"] == "CAIXESBB"
     assert created.json()["mandate_reference"].startswith("SOL-")

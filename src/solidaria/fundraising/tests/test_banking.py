@@ -690,3 +690,98 @@ def test_the_same_lines_in_another_file_are_never_booked_twice(rows: list[Row]) 
     assert second.pk != first.pk
     assert banking.statement_counts(second)["skipped"] == len(rows)
     assert StatementLine.objects.filter(organization=org).count() == len(rows)
+
+
+# -- one-off debits and the account holder
+
+
+def _one_off(org: Organization, *, amount_minor: int = 3000, holder: str = "") -> Donation:
+    """A one-off SEPA gift as the donation page makes it: a `once` mandate and its debit."""
+    plan = make_plan(
+        org,
+        frequency="once",
+        amount_minor=amount_minor,
+        iban=DONOR_IBANS[2],
+        account_holder=holder,
+        contact=make_contact(org, given_name="Núria"),
+    )
+    return make_pending_gift(
+        org,
+        method="sepa",
+        plan=plan,
+        amount_minor=amount_minor,
+        contact=plan.contact,
+        collection_date=DUE,
+        sepa_sequence="OOFF",
+    )
+
+
+def _debtor_names(batch: SepaBatch) -> list[str]:
+    root = defusedxml.ElementTree.fromstring(batch.xml.encode())
+    ns = {"p": root.tag[1:].split("}")[0]}
+    return [name.text for name in root.iterfind(".//p:DrctDbtTxInf/p:Dbtr/p:Nm", ns)]
+
+
+def test_a_one_off_debit_is_exported_in_its_own_ooff_block() -> None:
+    # given
+    org = _org()
+    recurring = _debit(org, amount_minor=1000)
+    once = _one_off(org)
+
+    # when
+    batch = _exported(org, recurring, once)
+
+    # then
+    _xsd().validate(batch.xml)
+    assert _xml_end_to_end_ids(batch) == {
+        recurring.payment_reference: "FRST",
+        once.payment_reference: "OOFF",
+    }
+    assert f"<PmtInfId>{batch.message_id}-OOFF</PmtInfId>" in batch.xml
+    assert once.sepa_sequence == "OOFF"
+
+
+def test_the_account_holder_is_the_debtor_name_else_the_donors_name() -> None:
+    # given
+    org = _org()
+    held = _one_off(org, holder="Jordi Puig i Solé")
+    own = _debit(org, name="Núria")
+
+    # when
+    batch = _exported(org, held, own)
+
+    # then
+    assert sorted(_debtor_names(batch)) == ["Jordi Puig i Sole", "Nuria Garcia"]
+
+
+def test_a_credit_for_the_ooff_block_confirms_the_one_off_debit() -> None:
+    # given
+    org = _org()
+    recurring = _debit(org, amount_minor=1000)
+    once = _one_off(org, amount_minor=3000)
+    batch = _exported(org, recurring, once)
+
+    # when
+    statement = _import(
+        org, camt053([Row(YESTERDAY, 3000, batch_reference=f"{batch.message_id}-OOFF")])
+    )
+
+    # then
+    line = statement.lines.get()
+    assert line.status == "matched"
+    assert Donation.objects.get(pk=once.pk).status == "confirmed"
+    assert Donation.objects.get(pk=recurring.pk).status == "pending"
+
+
+def test_a_credit_by_end_to_end_id_confirms_the_one_off_debit() -> None:
+    # given
+    org = _org()
+    once = _one_off(org, amount_minor=3000)
+    _exported(org, once)
+
+    # when
+    statement = _import(org, camt053([Row(YESTERDAY, 3000, end_to_end_id=once.payment_reference)]))
+
+    # then
+    assert statement.lines_matched == 1
+    assert Donation.objects.get(pk=once.pk).status == "confirmed"

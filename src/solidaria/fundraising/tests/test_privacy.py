@@ -24,7 +24,7 @@ def _donor():
     org = OrganizationFactory()
     contact = make_contact(org, emails=["ana@example.org"])
     gift = make_gift(org, contact=contact, amount_minor=2500, note="met at the fair")
-    plan = make_plan(org, contact=contact)
+    plan = make_plan(org, contact=contact, account_holder="Joan Ferrer")
     page = actions.create_peer_page(
         org=org,
         actor=TEST_ACTOR,
@@ -52,6 +52,7 @@ def test_the_export_holds_gifts_plans_with_a_masked_iban_and_peer_pages():
     assert data["gifts"][0]["receipt_number"] == gift.receipt_number
     assert data["recurring_plans"][0]["iban"] == "ES91 **** 1332"
     assert data["recurring_plans"][0]["mandate_reference"] == plan.mandate_reference
+    assert data["recurring_plans"][0]["account_holder"] == "Joan Ferrer"
     assert SEPA_IBAN not in str(data)
     assert data["peer_pages"] == [
         {
@@ -90,7 +91,7 @@ def test_erasure_keeps_the_gifts_and_clears_plans_and_pages():
     assert (kept.contact_id, kept.amount_minor, kept.status) == (contact.pk, 2500, "confirmed")
     assert kept.note == ""
     plan = RecurringPlan.objects.get(pk=plan.pk)
-    assert (plan.status, plan.iban, plan.bic) == ("cancelled", "", "")
+    assert (plan.status, plan.iban, plan.bic, plan.account_holder) == ("cancelled", "", "", "")
     assert plan.cancelled_at is not None
     page = PeerPage.objects.get(pk=page.pk)
     assert page.hidden_at is not None
@@ -101,6 +102,7 @@ def test_erasure_keeps_the_gifts_and_clears_plans_and_pages():
     # and the export of the erased contact no longer reveals the plan's account
     export = export_contact(org=org, actor=TEST_ACTOR, contact=contact)["fundraising"]
     assert export["recurring_plans"][0]["iban"] == ""
+    assert export["recurring_plans"][0]["account_holder"] == ""
 
 
 def test_erasure_is_idempotent_and_leaves_other_donors_alone():

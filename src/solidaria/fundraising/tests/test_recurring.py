@@ -19,7 +19,7 @@ from solidaria.fundraising.recurring import (
     record_collection_success,
     run_due_plans,
 )
-from solidaria.fundraising.tests.factories import make_plan
+from solidaria.fundraising.tests.factories import make_pending_gift, make_plan
 from solidaria.fundraising.tests.fake_providers import (
     Delivery,
     FakeMollie,
@@ -186,6 +186,31 @@ def test_plans_not_due_or_not_active_are_left_alone() -> None:
 
     # then
     assert Donation.objects.filter(plan__in=[later, paused, cancelled, elsewhere]).count() == 0
+
+
+def test_a_one_off_sepa_mandate_is_never_debited_again_by_the_schedule() -> None:
+    # given: a one-off gift as the donation page makes it, and staff setting a date on it
+    org = OrganizationFactory()
+    plan = make_plan(org, frequency="once")
+    make_pending_gift(
+        org,
+        method="sepa",
+        plan=plan,
+        contact=plan.contact,
+        collection_date=D,
+        sepa_sequence="OOFF",
+    )
+    assert plan.next_due is None
+    RecurringPlan.objects.filter(pk=plan.pk).update(next_due=D)
+
+    # when: the schedule runs on that day and for a year after
+    results = [run_due_plans(org=org, today=D + datetime.timedelta(days=n)) for n in (0, 31, 365)]
+
+    # then
+    assert [r.created for r in results] == [0, 0, 0]
+    assert len(gifts(plan)) == 1
+    plan.refresh_from_db()
+    assert plan.status == RecurringPlan.Status.ACTIVE  # its one debit is still collectable
 
 
 def test_an_uncollectable_plan_is_paused_with_the_reason() -> None:

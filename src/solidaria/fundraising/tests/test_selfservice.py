@@ -355,6 +355,35 @@ def test_receipt_and_statement_downloads(client):
     assert client.get(f"/me/statements/{year - 5}.pdf").status_code == 404
 
 
+def test_the_mandate_of_a_one_off_debit_is_not_a_recurring_gift_in_the_portal(client):
+    # given a donor's one-off SEPA mandate
+    org = OrganizationFactory()
+    contact = donor(org)
+    once = actions.create_plan(
+        org=org,
+        actor=TEST_ACTOR,
+        contact=contact,
+        amount_minor=4200,
+        currency="EUR",
+        fund=None,
+        frequency="once",
+        method="sepa",
+        iban=IBAN,
+        mandate_signed_at=timezone.localdate(),
+    )
+    signed_in(client, org, contact)
+
+    # when the donor opens the portal, and tries to change it
+    html = client.get("/me/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    action = client.post(f"/me/plans/{once.pk}/amount", {"amount": "1"})
+
+    # then it is not listed, and cannot be changed
+    assert f"/me/plans/{once.pk}/" not in html
+    assert action.status_code == 404
+    once.refresh_from_db()
+    assert once.amount_minor == 4200
+
+
 def test_another_donors_gift_and_plan_are_404(client):
     # given two donors, one signed in
     org = OrganizationFactory()
@@ -400,6 +429,11 @@ def test_portal_pages_need_a_session(client):
         ("skip", {}, lambda p, old: p.next_due > old.next_due),
         ("fund", {"fund": "water"}, lambda p, old: p.fund.slug == "water"),
         ("iban", {"iban": OTHER_IBAN}, lambda p, old: p.iban == OTHER_IBAN),
+        (
+            "iban",
+            {"iban": OTHER_IBAN, "account_holder": " Anna  Weber "},
+            lambda p, old: (p.iban, p.account_holder) == (OTHER_IBAN, "Anna Weber"),
+        ),
     ],
 )
 def test_each_plan_action_changes_the_plan_and_is_audited(client, action, data, check):

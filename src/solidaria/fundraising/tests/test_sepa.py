@@ -110,6 +110,40 @@ def test_a_collection_file_is_valid_with_one_block_per_sequence_type(schema: str
     assert root.findtext(".//p:CdtrSchmeId//p:Othr/p:Id", namespaces=ns) == "ES23ZZZ47690558N"
 
 
+@pytest.mark.parametrize("schema", ["pain.008.001.02", "pain.008.001.08"])
+def test_one_off_debits_have_their_own_ooff_block_after_frst_and_rcur(schema: str) -> None:
+    # given
+    debits = [
+        _debit(1, sequence="OOFF", amount_minor=3000),
+        _debit(2, sequence="RCUR"),
+        _debit(3, sequence="FRST"),
+        _debit(4, sequence="OOFF", amount_minor=500),
+    ]
+
+    # when
+    xml = sepa.build_pain008(
+        CREDITOR, COLLECTION, debits, message_id="SOL20261201-OOFF1", schema=schema
+    )
+
+    # then
+    _xsd(schema).validate(xml.decode())
+    root, ns = _ns(xml)
+    blocks = root.findall("p:CstmrDrctDbtInitn/p:PmtInf", ns)
+    assert [b.findtext("p:PmtTpInf/p:SeqTp", namespaces=ns) for b in blocks] == [
+        "FRST",
+        "RCUR",
+        "OOFF",
+    ]
+    ooff = blocks[2]
+    assert ooff.findtext("p:PmtInfId", namespaces=ns) == "SOL20261201-OOFF1-OOFF"
+    assert ooff.findtext("p:NbOfTxs", namespaces=ns) == "2"
+    assert ooff.findtext("p:CtrlSum", namespaces=ns) == "35.00"
+    assert [
+        tx.findtext("p:PmtId/p:EndToEndId", namespaces=ns)
+        for tx in ooff.iterfind("p:DrctDbtTxInf", ns)
+    ] == ["E2E-1", "E2E-4"]
+
+
 def test_a_file_with_only_recurring_debits_has_one_block() -> None:
     # when
     xml = sepa.build_pain008(CREDITOR, COLLECTION, [_debit(2), _debit(4)])
@@ -154,7 +188,7 @@ def test_the_creditor_bic_comes_from_the_iban_when_not_given() -> None:
         ([_debit(1, amount_minor=0)], "positive"),
         ([_debit(1, iban="DE89370400440532013001")], "debit 1 .*not a valid IBAN"),
         ([_debit(1), _debit(2, bic="NOTABIC")], "debit 2 .*not a valid BIC"),
-        ([_debit(1, sequence="OOFF")], "FRST or RCUR"),
+        ([_debit(1, sequence="FNAL")], "FRST, RCUR or OOFF"),
         ([_debit(1, mandate_reference="/bad//ref")], "mandate reference"),
         ([_debit(1, end_to_end_id="has space")], "end-to-end"),
         ([_debit(1, debtor_name="😀😀")], "name is empty"),

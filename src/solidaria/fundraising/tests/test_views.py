@@ -1047,6 +1047,32 @@ def test_provider_secrets_are_write_only_and_the_webhook_address_is_shown(client
     assert "set" in text(page)
 
 
+def test_a_mollie_signing_secret_is_optional_write_only_and_shown_as_set(client, org, admin):
+    # given
+    logged_in(client, admin)
+    target = url("provider_edit", org, "mollie")
+
+    # when
+    without = client.post(target, {"api_key": "test_key_1", "enabled": "on"})
+    before = text(client.get(url("providers", org)))
+    with_secret = client.post(
+        target, {"api_key": "", "webhook_secret": "mollie_whsec_1", "enabled": "on"}
+    )
+    after = text(client.get(url("providers", org)))
+    form = text(client.get(target))
+
+    # then
+    assert without.status_code == with_secret.status_code == 302
+    provider = PaymentProvider.objects.get(organization=org, kind="mollie")
+    assert provider.secrets == {"api_key": "test_key_1", "webhook_secret": "mollie_whsec_1"}
+    # Stripe (not set up) and Mollie both list a signing secret; only Mollie's gets set.
+    unset = "Webhook signing secret</dt><dd>not set</dd>"
+    assert (before.count(unset), after.count(unset)) == (2, 1)
+    assert "Webhook signing secret</dt><dd>set</dd>" in after
+    assert 'name="webhook_secret"' in form
+    assert "mollie_whsec_1" not in after + form
+
+
 def test_the_sepa_creditor_details_are_checked(client, org, admin):
     # given
     logged_in(client, admin)

@@ -16,9 +16,10 @@ from django.test import Client
 from solidaria.core.errors import Conflict, Invalid
 from solidaria.core.models import AuditEvent, InboundWebhook, Organization
 from solidaria.core.tests.factories import OrganizationFactory
-from solidaria.fundraising.actions import refund_donation
+from solidaria.fundraising.actions import configure_payment_provider, refund_donation
 from solidaria.fundraising.models import Donation, PaymentProvider, RecurringPlan, Refund
 from solidaria.fundraising.payments import ProviderError
+from solidaria.fundraising.payments.mollie import signature_for
 from solidaria.fundraising.payments.processing import process_webhook, webhooks_to_retry
 from solidaria.fundraising.tests.factories import make_pending_gift, make_plan
 from solidaria.fundraising.tests.fake_providers import (
@@ -522,6 +523,52 @@ def test_mollie_confirms_only_what_the_re_fetched_payment_says(
     assert len(income_entries(org, donation)) == 1
     fetched = fake_mollie.requests_to("GET", f"/v2/payments/{donation.provider_id}")
     assert all(r.header("Authorization") == f"Bearer {fake_mollie.api_key}" for r in fetched)
+
+
+@pytest.mark.parametrize("tamper", ["no signature", "other secret", "changed body"])
+def test_with_a_signing_secret_set_an_unsigned_or_badly_signed_mollie_webhook_is_refused(
+    client: Client, django_capture_on_commit_callbacks: Capture, tamper: str
+) -> None:
+    with FakeMollie(signing_secret="mollie_whsec_org") as fake:
+        # given: the account set up as staff do it, signing secret included
+        org = OrganizationFactory()
+        configure_payment_provider(
+            org=org,
+            actor=TEST_ACTOR,
+            kind="mollie",
+            settings={"api_base_url": fake.url},
+            secrets={"api_key": fake.api_key, "webhook_secret": "mollie_whsec_org"},
+        )
+        donation = card_gift(org, "mollie")
+        checkout(donation)
+        donation.refresh_from_db()
+        paid = fake.set_status(donation.provider_id, "paid")
+        body, headers = paid.body, dict(paid.headers)
+        if tamper == "no signature":
+            del headers["X-Mollie-Signature"]
+        elif tamper == "other secret":
+            headers["X-Mollie-Signature"] = signature_for(body, "mollie_whsec_attacker")
+        else:
+            body = f"id={donation.provider_id}&x=1".encode()
+
+        # when
+        refused = deliver(
+            client, django_capture_on_commit_callbacks, org, "mollie", Delivery("", body, headers)
+        )
+
+        # then: refused before Mollie is even asked, and nothing changed
+        assert refused.status_code == 400
+        assert InboundWebhook.objects.count() == 0
+        assert fake.requests_to("GET", f"/v2/payments/{donation.provider_id}") == []
+        donation.refresh_from_db()
+        assert donation.status == Donation.Status.PENDING
+        assert LedgerEntry.objects.filter(organization=org).count() == 0
+
+        # and: Mollie's own signed webhook still goes through
+        accepted = deliver(client, django_capture_on_commit_callbacks, org, "mollie", paid)
+        assert accepted.status_code == 200
+        donation.refresh_from_db()
+        assert donation.status == Donation.Status.CONFIRMED
 
 
 @pytest.mark.parametrize("status", ["failed", "canceled", "expired"])
