@@ -35,7 +35,7 @@ format: install-dev ## apply ruff's formatting and fixes
 	$(VENV)/bin/ruff format src bench
 	$(VENV)/bin/ruff check --fix src bench
 
-bench: install-dev ## measurements on 100,000 contacts, JSON in bench/out/
+bench: install-dev ## contacts, ledger, reports and donation-page measurements, JSON in bench/out/
 	$(VENV)/bin/python bench/run.py
 
 messages: install-dev ## extract every string into the .po files of the 6 translations, and compile them (needs GNU gettext)
