@@ -848,3 +848,20 @@ def test_processed_webhooks_are_pruned_after_ninety_days(
 
     # then
     assert set(InboundWebhook.objects.values_list("pk", flat=True)) == {failed.pk, recent.pk}
+
+
+def test_an_oversized_webhook_body_is_refused_before_anything_is_stored(
+    client: Client, fake_stripe: FakeStripe
+) -> None:
+    # given
+    org = OrganizationFactory()
+    configure_stripe(org, fake_stripe)
+
+    # when
+    response = client.post(
+        f"/webhooks/{org.slug}/stripe", data=b"x" * (600 * 1024), content_type="application/json"
+    )
+
+    # then
+    assert response.status_code == 413
+    assert not InboundWebhook.objects.filter(organization=org).exists()
