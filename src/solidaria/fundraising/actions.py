@@ -25,7 +25,6 @@ import schwifty
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from stdnum.eu import at_02
@@ -940,6 +939,7 @@ def _refund_at_provider(donation: Donation, amount: int) -> str:
     money must not leave the card account unless the ledger can book it.
     """
     from solidaria.fundraising.payments import gateway_for
+    from solidaria.fundraising.queries import refunded_under
 
     org = donation.organization
     held = fund_balance(org=org, fund=donation.fund.slug, currency=donation.currency)
@@ -954,12 +954,7 @@ def _refund_at_provider(donation: Donation, amount: int) -> str:
     if provider is None:
         raise Conflict(_("The payment provider of this gift is not set up any more."))
     prefix = f"{donation.provider_id}:refunded:"
-    earlier = (
-        Refund.objects.filter(donation=donation, provider_id__startswith=prefix).aggregate(
-            total=Sum("amount_minor")
-        )["total"]
-        or 0
-    )
+    earlier = refunded_under(donation=donation, prefix=prefix)
     gateway_for(provider).refund(
         provider_id=donation.provider_id, amount_minor=amount, currency=donation.currency
     )

@@ -348,3 +348,15 @@ def check_books(org: Organization) -> Iterator[str]:
                 if mine != theirs
             )
             yield f"seq {booked.seq}: {booked.what} disagrees: {diffs}"
+
+
+def refunded_under(*, donation: Donation, prefix: str) -> int:
+    """What the refunds of `donation` whose provider id starts with `prefix` add up to.
+
+    Providers report refunds as a running total per payment (`<payment>:refunded:<total>`);
+    this is our side of that total.
+    """
+    total = Refund.objects.filter(donation=donation, provider_id__startswith=prefix).aggregate(
+        total=Sum("amount_minor")
+    )["total"]
+    return total or 0

@@ -16,7 +16,7 @@ import logging
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -31,7 +31,6 @@ from solidaria.fundraising.models import (
     Method,
     PaymentProvider,
     RecurringPlan,
-    Refund,
 )
 from solidaria.fundraising.payments import gateway_for
 from solidaria.fundraising.payments.base import (
@@ -42,6 +41,7 @@ from solidaria.fundraising.payments.base import (
     PaymentEvent,
     UnknownPayment,
 )
+from solidaria.fundraising.queries import refunded_under
 
 logger = logging.getLogger(__name__)
 
@@ -359,12 +359,7 @@ def _money_back(donation: Donation, event: PaymentEvent) -> None:
     if donation.status != Donation.Status.CONFIRMED or not event.refund_id:
         return
     prefix = event.refund_id.rsplit(":", 1)[0] + ":"
-    booked = (
-        Refund.objects.filter(donation=donation, provider_id__startswith=prefix).aggregate(
-            total=Sum("amount_minor")
-        )["total"]
-        or 0
-    )
+    booked = refunded_under(donation=donation, prefix=prefix)
     left = donation.amount_minor - donation.refunded_minor
     amount = min(event.refunded_minor - booked, left)
     if amount > 0:
